@@ -1,0 +1,115 @@
+"""MLX adapter: ``mlx:cpu``, ``mlx:gpu`` (Metal on Apple silicon, CUDA with mlx[cuda]).
+
+MLX is lazy: nothing runs until evaluated, so ``materialize`` evaluates every call's output
+(mlx ``benchmarks/python/time_utils.py`` does the same). TF32: ``MLX_ENABLE_TF32`` defaults to 1
+(mlx ``docs/src/usage/precision.rst``) and is read at import, so the worker sets it before
+importing MLX; ``apply_precision_policy`` reports what MLX saw.
+
+Apple-only calls and sources: ``mx.metal.is_available()`` (``python/src/metal.cpp``),
+``mx.is_available(mx.gpu)`` (since v0.28), ``mx.device_info()`` (since v0.31),
+``mx.get_peak_memory`` / ``mx.reset_peak_memory`` (top level since v0.24.1; Metal and CPU).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
+from bench.backends.host import cpu_model_name
+
+
+def _mx():
+    try:
+        import mlx.core as mx
+    except Exception as exc:
+        raise BackendUnavailable(f"mlx is not importable: {exc}") from exc
+    return mx
+
+
+class MlxAdapter(Adapter):
+    framework = "mlx"
+
+    @classmethod
+    def version(cls) -> dict[str, str]:
+        mx = _mx()
+        out = {"mlx": mx.__version__}
+        from importlib.metadata import PackageNotFoundError, version
+
+        for plugin in ("mlx-metal", "mlx-cpu", "mlx-cuda-12", "mlx-cuda-13"):
+            try:
+                out[plugin] = version(plugin)
+            except PackageNotFoundError:
+                pass
+        return out
+
+    def resolve_device(self, device: str) -> str:
+        mx = _mx()
+        if device == "gpu":
+            if not mx.is_available(mx.gpu):
+                raise BackendUnavailable(f"mlx {mx.__version__} has no GPU backend here (Metal needs Apple silicon; CUDA needs mlx[cuda12|cuda13])")
+            mx.set_default_device(mx.gpu)
+        else:
+            mx.set_default_device(mx.cpu)
+        return device
+
+    @property
+    def gpu_kind(self) -> str | None:
+        if self.device != "gpu":
+            return None
+        mx = _mx()
+        return "metal" if mx.metal.is_available() else "cuda"
+
+    def device_info(self) -> DeviceInfo:
+        mx = _mx()
+        info = mx.device_info(mx.default_device())
+        name = str(info.get("device_name") or cpu_model_name())
+        if self.device == "cpu":
+            name = cpu_model_name()
+        extra = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in info.items()}
+        extra["gpu_kind"] = self.gpu_kind
+        return DeviceInfo(self.name, self.framework, self.device, name, extra)
+
+    def apply_precision_policy(self) -> dict[str, Any]:
+        # The worker sets MLX_ENABLE_TF32 before import; MLX reads it once.
+        return {"MLX_ENABLE_TF32": os.environ.get("MLX_ENABLE_TF32", "1 (MLX default)")}
+
+    def native_dtype(self, dtype: str):
+        mx = _mx()
+        return {"fp32": mx.float32, "fp16": mx.float16, "bf16": mx.bfloat16}[dtype]
+
+    def from_numpy(self, array: np.ndarray, dtype: str | None = None) -> Any:
+        mx = _mx()
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        x = mx.array(array)
+        if dtype is not None:
+            x = x.astype(self.native_dtype(dtype))
+        mx.eval(x)
+        return x
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        mx = _mx()
+        if mx.issubdtype(value.dtype, mx.floating):
+            return np.array(value.astype(mx.float32)).astype(np.float64)
+        return np.array(value)
+
+    def compile(self, fn: Callable, **options: Any) -> Callable:
+        return _mx().compile(fn, **options)
+
+    def materialize(self, out: Any) -> None:
+        _mx().eval(out)
+
+    def synchronize(self, out: Any = None) -> None:
+        mx = _mx()
+        if out is not None:
+            mx.eval(out)
+        mx.synchronize()
+
+    def reset_peak_memory(self) -> None:
+        _mx().reset_peak_memory()
+
+    def peak_memory(self) -> dict[str, Any] | None:
+        return {"peak_bytes": int(_mx().get_peak_memory()), "source": "mlx.core.get_peak_memory"}

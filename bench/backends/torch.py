@@ -1,0 +1,164 @@
+"""PyTorch adapter: ``torch:cpu``, ``torch:mps``, ``torch:cuda`` (``torch:gpu`` = CUDA or MPS).
+
+Apple-only calls and their sources (docs/apple-silicon.md lists what was verified where):
+- ``torch.backends.mps.is_available()`` / ``is_built()``: pytorch docs ``notes/mps.md``.
+- ``torch.mps.synchronize()``, ``torch.mps.current_allocated_memory()``,
+  ``torch.mps.driver_allocated_memory()``: ``torch/mps/__init__.py``.
+- ``torch.mps.event.Event(enable_timing=True)``, ``record()``, ``elapsed_time()`` (ms):
+  ``torch/mps/event.py``.
+MPS has no float64 (``notes/mps.md``): inputs arrive as float32 and are cast on device.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo, Timer
+from bench.backends.host import cpu_model_name
+
+_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def _torch():
+    try:
+        import torch
+    except Exception as exc:  # ImportError, or a broken install raising OSError
+        raise BackendUnavailable(f"torch is not importable: {exc}") from exc
+    return torch
+
+
+class TorchAdapter(Adapter):
+    framework = "torch"
+
+    @classmethod
+    def version(cls) -> dict[str, str]:
+        torch = _torch()
+        out = {"torch": torch.__version__}
+        if torch.version.cuda:
+            out["cuda"] = torch.version.cuda
+        return out
+
+    def resolve_device(self, device: str) -> str:
+        torch = _torch()
+        mps_ok = torch.backends.mps.is_available()
+        cuda_ok = torch.cuda.is_available()
+        if device == "gpu":
+            if cuda_ok:
+                return "cuda"
+            if mps_ok:
+                return "mps"
+            raise BackendUnavailable("no CUDA or MPS device visible to torch")
+        if device == "cuda" and not cuda_ok:
+            raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
+        if device == "mps" and not mps_ok:
+            why = "this torch build has no MPS support" if not torch.backends.mps.is_built() else "MPS not available (needs Apple silicon and macOS >= 14)"
+            raise BackendUnavailable(why)
+        if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1":
+            # A missing op would silently run on the CPU and be timed as MPS.
+            raise BackendUnavailable("PYTORCH_ENABLE_MPS_FALLBACK=1 hides CPU fallbacks; unset it to benchmark MPS")
+        return device
+
+    @property
+    def torch_device(self):
+        return _torch().device(self.device)
+
+    def device_info(self) -> DeviceInfo:
+        torch = _torch()
+        extra: dict[str, Any] = {"threads": torch.get_num_threads()}
+        if self.device == "cuda":
+            props = torch.cuda.get_device_properties(0)
+            name = props.name
+            extra.update(sm=f"{props.major}.{props.minor}", multiprocessors=props.multi_processor_count,
+                         memory_bytes=props.total_memory)
+        elif self.device == "mps":
+            name = cpu_model_name()  # the GPU is part of the chip: "Apple M3 Max"
+            extra["recommended_max_memory"] = torch.mps.recommended_max_memory()
+        else:
+            name = cpu_model_name()
+        return DeviceInfo(self.name, self.framework, self.device, name, extra)
+
+    def apply_precision_policy(self) -> dict[str, Any]:
+        torch = _torch()
+        tf32 = self.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32  # default True: conv would silently use TF32
+        torch.set_float32_matmul_precision("high" if tf32 else "highest")
+        return {
+            "torch.backends.cuda.matmul.allow_tf32": tf32,
+            "torch.backends.cudnn.allow_tf32": tf32,
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        }
+
+    def supports_dtype(self, dtype: str) -> str | None:
+        if dtype not in _DTYPES:
+            return f"unknown dtype {dtype}"
+        return None
+
+    def native_dtype(self, dtype: str):
+        return getattr(_torch(), _DTYPES[dtype])
+
+    def from_numpy(self, array: np.ndarray, dtype: str | None = None) -> Any:
+        torch = _torch()
+        t = torch.from_numpy(np.ascontiguousarray(array))
+        if t.dtype == torch.float64:
+            t = t.float()  # MPS rejects float64; every backend receives float32 values
+        t = t.to(self.torch_device)
+        if dtype is not None:
+            t = t.to(self.native_dtype(dtype))
+        return t
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        torch = _torch()
+        t = value.detach()
+        if t.is_floating_point():
+            t = t.to(torch.float32)
+        return t.cpu().numpy().astype(np.float64) if t.is_floating_point() else t.cpu().numpy()
+
+    def compile(self, fn: Callable, **options: Any) -> Callable:
+        return _torch().compile(fn, **options)
+
+    def synchronize(self, out: Any = None) -> None:
+        torch = _torch()
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+        elif self.device == "mps":
+            torch.mps.synchronize()
+
+    def device_timer(self) -> Timer | None:
+        torch = _torch()
+        if self.device == "cuda":
+            make = lambda: torch.cuda.Event(enable_timing=True)  # noqa: E731
+            kind = "cuda_event"
+        elif self.device == "mps":
+            make = lambda: torch.mps.event.Event(enable_timing=True)  # noqa: E731
+            kind = "mps_event"
+        else:
+            return None
+        start, end = make(), make()
+        # elapsed_time is in milliseconds for both CUDA and MPS events.
+        return Timer(kind, start.record, end.record, lambda: start.elapsed_time(end) / 1e3)
+
+    def reset_peak_memory(self) -> None:
+        torch = _torch()
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_memory(self) -> dict[str, Any] | None:
+        torch = _torch()
+        if self.device == "cuda":
+            return {"peak_bytes": int(torch.cuda.max_memory_allocated()), "source": "torch.cuda.max_memory_allocated"}
+        if self.device == "mps":
+            # MPS has no peak counter: report what the driver holds after the case.
+            return {"peak_bytes": int(torch.mps.driver_allocated_memory()), "source": "torch.mps.driver_allocated_memory (after case)"}
+        return None
+
+    def is_oom(self, exc: BaseException) -> bool:
+        torch = _torch()
+        oom_type = getattr(torch, "OutOfMemoryError", None)
+        if oom_type is not None and isinstance(exc, oom_type):
+            return True
+        return super().is_oom(exc) or "MPS backend out of memory" in str(exc)
+

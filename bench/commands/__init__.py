@@ -1,0 +1,1 @@
+"""Subcommands of the ``siliconbench`` CLI (see bench/cli.py)."""

@@ -1,0 +1,47 @@
+"""Arguments and parsing shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from bench.backends import FRAMEWORKS, BackendName, parse_backend
+
+
+def parse_backends(values: list[str] | None) -> list[BackendName] | None:
+    from bench.cli import UsageError
+
+    if not values:
+        return None
+    out = []
+    for text in values:
+        for item in text.split(","):
+            try:
+                out.append(parse_backend(item.strip()))
+            except ValueError as exc:
+                raise UsageError(f"--backend: {exc}") from None
+    return out
+
+
+def parse_pythons(values: list[str] | None) -> dict[str, str]:
+    """``--python jax=PATH`` or ``--python jax=tox:jax-metal`` (the tox env's interpreter)."""
+    from bench.cli import UsageError
+
+    out: dict[str, str] = {}
+    for text in values or []:
+        framework, sep, path = text.partition("=")
+        if not sep or framework not in FRAMEWORKS:
+            raise UsageError(f"--python: expected FRAMEWORK=PATH with FRAMEWORK one of {', '.join(FRAMEWORKS)}, got {text!r}")
+        if path.startswith("tox:"):
+            path = str(Path(".tox") / path[4:] / "bin" / "python")
+        if not (Path(path).exists() or shutil.which(path)):
+            raise UsageError(f"--python: interpreter {path!r} for {framework} does not exist")
+        out[framework] = path
+    return out
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-tf32", action="store_true", help="allow TF32 for fp32 matmul/conv in every framework (default: IEEE fp32 everywhere)")
+    parser.add_argument("--python", action="append", metavar="FRAMEWORK=PATH", help="run FRAMEWORK's worker under another interpreter (PATH, or tox:ENV)")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")

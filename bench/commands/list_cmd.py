@@ -1,0 +1,41 @@
+"""``siliconbench list``: workloads, the cases of a suite, backends."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import suite as suites
+from bench import workloads
+from bench.backends import ALL_BACKENDS, FRAMEWORKS
+
+NAME = "list"
+HELP = "list workloads, the cases of a suite, and backend names"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("what", nargs="?", choices=["workloads", "cases", "backends"], default="workloads")
+    parser.add_argument("--suite", default="quick", help="suite name (suites/NAME.toml) or path, for 'cases'")
+
+
+def run(args) -> int:
+    console = Console()
+    if args.what == "workloads":
+        table = Table(title="workloads")
+        for column in ("name", "description", "dtypes", "modes", "frameworks"):
+            table.add_column(column)
+        for name in workloads.names():
+            spec = workloads.get(name)
+            impls = [fw for fw in FRAMEWORKS if workloads.implementation_exists(name, fw)]
+            table.add_row(name, spec.description, ", ".join(spec.dtypes), ", ".join(spec.modes), ", ".join(impls))
+        console.print(table)
+    elif args.what == "cases":
+        suite = suites.load(args.suite)
+        console.print(f"suite {suite.name} ({suite.path}): {len(suite.cases)} cases x {len(suite.backends)} backends")
+        for case in suite.cases:
+            console.print(f"  {case.label}", markup=False)
+        console.print("backends: " + ", ".join(b.name for b in suite.backends))
+    else:
+        for name in ALL_BACKENDS:
+            console.print(name)
+    return 0

@@ -1,0 +1,59 @@
+"""``siliconbench run``: run a suite on the chosen backends, write the run file, print a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import suite as suites
+from bench import workloads
+from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.runner.orchestrator import RunOptions
+from bench.runner.run import execute
+from bench.summary import summary_table
+
+NAME = "run"
+HELP = "run a suite (quick, nightly or a TOML file) and write results/<run_id>.json"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--suite", default="quick", help="suite name (suites/NAME.toml) or path to a TOML file (default: quick)")
+    parser.add_argument("--backend", action="append", metavar="B", help="backend(s) to run, e.g. torch:cpu or jax:gpu (default: the suite's)")
+    parser.add_argument("--workload", action="append", metavar="W", help="workload(s) to run (default: all in the suite)")
+    parser.add_argument("--out", default="results", help="folder for the run file (default: results)")
+    add_runtime_arguments(parser)
+
+
+def validate_workloads(names: list[str] | None) -> list[str] | None:
+    from bench.cli import UsageError
+
+    for name in names or []:
+        if name not in workloads.names():
+            raise UsageError(f"--workload: unknown workload {name!r} (known: {', '.join(workloads.names())})")
+    return names
+
+
+def run(args) -> int:
+    suite = suites.load(args.suite)
+    backends = parse_backends(args.backend)
+    selected = validate_workloads(args.workload)
+    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+    tasks: dict[str, int] = {}
+
+    def on_backend(name: str, count: int) -> None:
+        tasks[name] = progress.add_task(name, total=count)
+
+    def on_record(record: dict) -> None:
+        task = tasks[record["backend"]["name"]]
+        progress.update(task, advance=1, description=f"{record['backend']['name']}: {record['status']} {record['case_id'].split('@')[0]}")
+
+    with progress:
+        outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend)
+    Console(width=max(Console().width, 140)).print(summary_table(outcome.cases, title=f"{suite.name}: run {outcome.run_id}"))
+    console.print(f"results: {outcome.path}" + (" (interrupted)" if outcome.status != "complete" else ""))
+    args.run_path = Path(outcome.path)
+    return 130 if outcome.status == "interrupted" else 0

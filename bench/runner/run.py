@@ -1,0 +1,73 @@
+"""Run a suite: plan cases per backend, drive the workers, write the run file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.backends import BackendName
+from bench.results.environment import capture
+from bench.results.store import RunWriter
+from bench.runner.orchestrator import Orchestrator, RunOptions
+from bench.suite import Suite
+from bench.workloads.base import Case
+
+
+@dataclass
+class RunOutcome:
+    path: Path
+    run_id: str
+    status: str  # complete | interrupted
+    cases: list[dict[str, Any]]
+
+
+def plan(suite: Suite, backends: list[BackendName] | None, workloads: list[str] | None) -> list[tuple[BackendName, list[Case]]]:
+    chosen = backends or suite.backends
+    cases = [c for c in suite.cases if not workloads or c.workload in workloads]
+    return [(b, cases) for b in chosen if cases]
+
+
+def precision_policy(options: RunOptions) -> dict[str, Any]:
+    return {"fp32": "tf32" if options.allow_tf32 else "ieee", "allow_tf32": options.allow_tf32}
+
+
+def execute(
+    suite: Suite,
+    out_dir: str | Path,
+    options: RunOptions,
+    backends: list[BackendName] | None = None,
+    workloads: list[str] | None = None,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    on_backend: Callable[[str, int], None] | None = None,
+) -> RunOutcome:
+    """Run every planned case; Ctrl-C finalises the run as ``interrupted`` and keeps finished cases."""
+    work = plan(suite, backends, workloads)
+    environment = capture(precision_policy(options))
+    header = {
+        "suite": suite.describe(),
+        "environment": environment,
+        "timing_config": suite.timing.to_dict(),
+        "options": {"case_timeout_s": options.case_timeout_s, "pythons": options.pythons},
+        "backends_requested": [b.name for b, _ in work],
+    }
+    writer = RunWriter(out_dir, header)
+    orchestrator = Orchestrator(options, suite.timing)
+
+    def record(case: dict[str, Any]) -> None:
+        writer.append(case)
+        if on_record:
+            on_record(case)
+
+    status = "complete"
+    try:
+        for backend, cases in work:
+            if on_backend:
+                on_backend(backend.name, len(cases))
+            orchestrator.run_backend(backend, cases, record)
+            environment["frameworks"][backend.name] = orchestrator.hellos.get(backend.name, {})
+            writer.update_header(environment=environment)
+    except KeyboardInterrupt:
+        status = "interrupted"
+    path = writer.finalize(status)
+    return RunOutcome(path, writer.run_id, status, writer.cases)

@@ -1,0 +1,105 @@
+"""Worker process: serves one backend (framework:device) over JSON lines on stdin/stdout.
+
+Started by the orchestrator as ``python -m bench.runner.worker``, possibly under another
+interpreter (``--python jax=PATH``). The protocol is in ``bench/runner/protocol.py`` and
+docs/worker-protocol.md. Anything the frameworks print goes to stderr: stdout carries only
+protocol lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import traceback
+from typing import Any, TextIO
+
+from bench.runner.protocol import PROTOCOL_VERSION
+
+
+def _protocol_stream() -> TextIO:
+    """Keep a private handle on stdout, then point fd 1 at stderr so C-level prints cannot corrupt it."""
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return out
+
+
+def _send(stream: TextIO, message: dict[str, Any]) -> None:
+    stream.write(json.dumps(message, default=_jsonable) + "\n")
+    stream.flush()
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+    except ImportError:
+        pass
+    return str(value)
+
+
+def _hello(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    from bench.backends import BackendUnavailable, adapter_class
+
+    framework, device = message["framework"], message["device"]
+    reply: dict[str, Any] = {
+        "op": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "framework": framework,
+        "requested_device": device,
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "pid": os.getpid(),
+    }
+    try:
+        cls = adapter_class(framework)
+        reply["versions"] = cls.version()
+        adapter = cls(device, allow_tf32=bool(message.get("allow_tf32", False)))
+        reply["precision"] = adapter.apply_precision_policy()
+        info = adapter.device_info()
+        reply["device"] = {"backend": info.backend, "device": info.device, "device_name": info.device_name, "extra": info.extra}
+        reply["available"] = True
+        return reply, adapter
+    except BackendUnavailable as exc:
+        reply.update(available=False, reason=str(exc))
+    except Exception as exc:
+        reply.update(available=False, reason=f"{type(exc).__name__} while starting {framework}: {exc}")
+        traceback.print_exc()
+    return reply, None
+
+
+def main() -> int:
+    stream = _protocol_stream()
+    adapter = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        message = json.loads(line)
+        op = message.get("op")
+        if op == "hello":
+            reply, adapter = _hello(message)
+            _send(stream, reply)
+        elif op == "run":
+            from bench.runner.execute import run_case
+            from bench.timing import TimingConfig
+            from bench.workloads import Case
+
+            if adapter is None:
+                _send(stream, {"op": "error", "reason": "run before a successful hello"})
+                continue
+            case = Case.from_dict(message["case"])
+            record = run_case(adapter, case, TimingConfig.from_dict(message.get("timing", {})))
+            _send(stream, {"op": "result", "case_id": message.get("case_id"), "record": record})
+        elif op == "exit":
+            break
+        else:
+            _send(stream, {"op": "error", "reason": f"unknown op {op!r}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

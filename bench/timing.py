@@ -1,0 +1,129 @@
+"""Timing engine: first call, time-based warm-up, blocks sized to a target duration, every sample kept.
+
+Rules (DESIGN.md 3-5): never time an unsynchronised call; warm up until compilation and caches
+settle (time-based, with a minimum call count); time blocks of ``n`` calls sized so the sync and
+timer overhead is small against the block; keep every sample. Device event timers are used where
+the adapter has them, with the wall clock (which includes the synchronise) kept as a cross-check.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable
+
+from bench.backends.base import Adapter, wall_timer
+from bench.stats import summarize
+
+
+@dataclass
+class TimingConfig:
+    warmup_s: float = 0.2  # minimum warm-up time after the first call
+    min_warmup_calls: int = 3
+    block_s: float = 0.02  # target duration of one timed block (one sample)
+    min_samples: int = 10
+    max_samples: int = 200
+    budget_s: float = 1.0  # stop adding samples after this long, once min_samples are in
+    canary: bool = True  # sync canary: twice the work must take measurably longer
+    canary_min_ratio: float = 1.15  # ratio of medians below which the canary fails (2.0 expected)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "timing") -> "TimingConfig":
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+        out = cls()
+        for key, value in data.items():
+            default = getattr(out, key)
+            if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{where}.{key}: expected a {type(default).__name__}, got {value!r}")
+            if not isinstance(value, bool) and value < 0:
+                raise ValueError(f"{where}.{key}: must be >= 0, got {value!r}")
+            setattr(out, key, type(default)(value))
+        return out
+
+    def scaled(self, factor: float) -> "TimingConfig":
+        """A shorter budget for auxiliary measurements (the canary)."""
+        out = TimingConfig(**asdict(self))
+        out.warmup_s *= factor
+        out.budget_s *= factor
+        out.min_samples = max(5, int(self.min_samples * factor))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _call(adapter: Adapter, fn: Callable[[], Any]) -> Any:
+    out = fn()
+    adapter.materialize(out)
+    return out
+
+
+def _time_block(adapter: Adapter, fn: Callable[[], Any], n: int, timer) -> tuple[float, float]:
+    """Run ``n`` calls; return (timer seconds, wall seconds including the final synchronise)."""
+    wall0 = time.perf_counter()
+    timer.start()
+    out = None
+    for _ in range(n):
+        out = _call(adapter, fn)
+    timer.stop()
+    adapter.synchronize(out)
+    wall = time.perf_counter() - wall0
+    return (timer.elapsed_s() if timer.kind != "wall" else wall), wall
+
+
+def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> dict[str, Any]:
+    """Time ``fn`` on ``adapter``; return the ``timing`` record of a case (seconds per call)."""
+    t0 = time.perf_counter()
+    out = _call(adapter, fn)
+    adapter.synchronize(out)
+    first_call_s = time.perf_counter() - t0
+
+    # Warm-up, one synchronised call at a time, until both the time and the count are reached.
+    warm_start = time.perf_counter()
+    warmup_calls = 0
+    last_call_s = first_call_s
+    while warmup_calls < config.min_warmup_calls or time.perf_counter() - warm_start < config.warmup_s:
+        c0 = time.perf_counter()
+        adapter.synchronize(_call(adapter, fn))
+        last_call_s = time.perf_counter() - c0
+        warmup_calls += 1
+    warmup_s = time.perf_counter() - warm_start
+
+    device_timer = adapter.device_timer()
+    timer = device_timer or wall_timer()
+
+    # Size the block: start from the last warm call, then double until a block reaches half the target.
+    n = max(1, int(config.block_s / max(last_call_s, 1e-9)))
+    while True:
+        elapsed, _ = _time_block(adapter, fn, n, timer)
+        if elapsed >= config.block_s / 2 or n >= 1 << 20:
+            break
+        n = max(n * 2, int(math.ceil(n * config.block_s / max(elapsed, 1e-9))))
+
+    samples: list[float] = []
+    wall_samples: list[float] = []
+    sample_start = time.perf_counter()
+    while len(samples) < config.max_samples:
+        elapsed, wall = _time_block(adapter, fn, n, timer)
+        samples.append(elapsed / n)
+        wall_samples.append(wall / n)
+        if len(samples) >= config.min_samples and time.perf_counter() - sample_start >= config.budget_s:
+            break
+
+    record: dict[str, Any] = {
+        "timer": timer.kind,
+        "samples": samples,
+        "calls_per_sample": n,
+        "first_call_s": first_call_s,
+        "warmup_calls": warmup_calls,
+        "warmup_s": warmup_s,
+        **summarize(samples),
+    }
+    if device_timer is not None:
+        record["wall_samples"] = wall_samples
+        record["wall_median"] = summarize(wall_samples)["median"]
+    return record

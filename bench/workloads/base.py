@@ -1,0 +1,171 @@
+"""What a workload spec provides, and the Case that names one measurement.
+
+A workload is a package ``bench/workloads/<name>/`` with ``spec.py`` (a ``Workload`` subclass
+named ``SPEC``) and one module per framework (``torch.py``, ``tensorflow.py``, ``jax.py``,
+``mlx.py``) holding only the compute::
+
+    def build(adapter, params, dtype, mode, inputs) -> Built
+
+``inputs`` are the NumPy arrays from ``make_inputs``; ``build`` converts them with the adapter
+(outside the timed region) and returns a zero-argument callable. It raises
+``bench.backends.Unsupported`` for a combination the framework lacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from bench.dtypes import DTYPES
+
+MODES = ("eager", "compiled")
+
+
+@dataclass
+class Built:
+    """A ready-to-time call and what it needs to be checked."""
+
+    fn: Callable[[], Any]
+    info: dict[str, Any] = field(default_factory=dict)  # which path ran: kernel, fused ops, layout
+    # Turns the native output into NumPy arrays shaped like the reference (layout changes go here,
+    # outside the timed region). Defaults to adapter.to_numpy on each leaf.
+    to_numpy: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    workload: str
+    params: tuple[tuple[str, Any], ...]  # sorted (key, value) pairs; hashable
+    dtype: str
+    mode: str
+
+    @classmethod
+    def make(cls, workload: str, params: dict[str, Any], dtype: str, mode: str) -> "Case":
+        return cls(workload, tuple(sorted((k, _freeze(v)) for k, v in params.items())), dtype, mode)
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return {k: _thaw(v) for k, v in self.params}
+
+    @property
+    def label(self) -> str:
+        inner = ",".join(f"{k}={_fmt(v)}" for k, v in self.params)
+        return f"{self.workload}[{inner}]/{self.dtype}/{self.mode}"
+
+    @property
+    def seed(self) -> int:
+        """Seed from workload and params only: every backend, dtype and mode sees the same draw."""
+        key = json.dumps([self.workload, self.params_dict], sort_keys=True, default=str)
+        return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workload": self.workload, "params": self.params_dict, "dtype": self.dtype, "mode": self.mode}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Case":
+        return cls.make(data["workload"], data["params"], data["dtype"], data["mode"])
+
+
+def _freeze(v: Any) -> Any:
+    return tuple(_freeze(x) for x in v) if isinstance(v, list | tuple) else v
+
+
+def _thaw(v: Any) -> Any:
+    return [_thaw(x) for x in v] if isinstance(v, tuple) else v
+
+
+def _fmt(v: Any) -> str:
+    return "x".join(str(x) for x in v) if isinstance(v, tuple) else str(v)
+
+
+class Workload:
+    """Base spec. Subclasses set the class attributes and override the methods that apply."""
+
+    name: str = ""
+    description: str = ""
+    dtypes: tuple[str, ...] = DTYPES
+    modes: tuple[str, ...] = MODES
+    required_params: tuple[str, ...] = ()
+    default_grid: dict[str, list[Any]] = {}
+    # Tolerance on the relative error ||out - ref|| / ||ref|| by dtype; fp32 under the IEEE policy.
+    tolerances: dict[str, float] = {"fp32": 2e-5, "fp16": 5e-3, "bf16": 3e-2}
+    tf32_tolerance: float = 5e-3
+
+    # -- grid -----------------------------------------------------------------------------------
+    def expand(self, grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+        """Cartesian product of the grid's lists, each normalised and validated."""
+        keys = sorted(grid)
+        for key in keys:
+            if not isinstance(grid[key], list) or not grid[key]:
+                raise ValueError(f"grid.{key}: expected a non-empty list, got {grid[key]!r}")
+        return [self.normalize(dict(zip(keys, combo))) for combo in itertools.product(*(grid[k] for k in keys))]
+
+    def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate one parameter set; raise ValueError naming the parameter and the problem."""
+        missing = [p for p in self.required_params if p not in params]
+        if missing:
+            raise ValueError(f"{self.name}: missing parameter(s) {', '.join(missing)}")
+        return params
+
+    # -- data -----------------------------------------------------------------------------------
+    def make_inputs(self, params: dict[str, Any], dtype: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def reference(self, params: dict[str, Any], dtype: str, inputs: dict[str, np.ndarray]) -> Any:
+        """float64 NumPy result on the inputs as cast for the backend."""
+        raise NotImplementedError
+
+    # -- figures --------------------------------------------------------------------------------
+    def flops(self, params: dict[str, Any]) -> float | None:
+        return None
+
+    def bytes_moved(self, params: dict[str, Any], dtype: str) -> float | None:
+        """Minimum bytes read and written (inputs once, output once)."""
+        return None
+
+    def metrics(self, params: dict[str, Any], median_s: float) -> dict[str, float]:
+        """Workload-specific figures from the median time (images/s, tokens/s, ...)."""
+        return {}
+
+    def tolerance(self, dtype: str, allow_tf32: bool) -> float:
+        if dtype == "fp32" and allow_tf32:
+            return self.tf32_tolerance
+        return self.tolerances[dtype]
+
+    def canary_params(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The same case with twice the work, or None if the workload cannot double it."""
+        return None
+
+    # -- checking -------------------------------------------------------------------------------
+    def relative_error(self, out: Any, ref: Any) -> float:
+        """||out - ref|| / ||ref|| over every output array (2-norm of the concatenation)."""
+        outs, refs = list(_leaves(out)), list(_leaves(ref))
+        if len(outs) != len(refs):
+            raise ValueError(f"{self.name}: backend returned {len(outs)} outputs, reference has {len(refs)}")
+        num = den = 0.0
+        for o, r in zip(outs, refs):
+            o = np.asarray(o, dtype=np.float64)
+            r = np.asarray(r, dtype=np.float64)
+            if o.shape != r.shape:
+                raise ValueError(f"{self.name}: output shape {o.shape} != reference shape {r.shape}")
+            if not np.all(np.isfinite(o)):
+                return float("inf")
+            num += float(np.sum((o - r) ** 2))
+            den += float(np.sum(r**2))
+        return float(np.sqrt(num / den)) if den > 0 else float(np.sqrt(num))
+
+
+def _leaves(tree: Any) -> Iterable[Any]:
+    if isinstance(tree, dict):
+        for key in sorted(tree):
+            yield from _leaves(tree[key])
+    elif isinstance(tree, list | tuple):
+        for item in tree:
+            yield from _leaves(item)
+    else:
+        yield tree

@@ -1,0 +1,1 @@
+"""Dense matrix product C = A @ B."""
