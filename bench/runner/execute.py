@@ -34,6 +34,25 @@ def _build(adapter: Adapter, spec, impl, params: dict, case: Case):
     return inputs, built
 
 
+def _check(adapter: Adapter, spec, built: Built, ref: Any, tol: float) -> dict[str, Any]:
+    """One call of ``built.fn`` compared with the reference (rule 2: before any timing)."""
+    out = built.fn()
+    adapter.synchronize(out)
+    rel = spec.relative_error(_to_numpy(adapter, built, out), ref)
+    return {"rel_error": rel, "tolerance": tol, "passed": bool(rel <= tol)}  # NaN fails
+
+
+def _baseline(adapter: Adapter, spec, baseline: Built, ref: Any, tol: float, config: TimingConfig) -> dict[str, Any]:
+    """Check and time the case's baseline (``Built.baseline``) right after the case itself."""
+    record: dict[str, Any] = {"status": "ok", "info": baseline.info}
+    record["correctness"] = _check(adapter, spec, baseline, ref, tol)
+    if not record["correctness"]["passed"]:
+        record["status"] = "mismatch"
+        return record
+    record["timing"] = measure(adapter, baseline.fn, config)
+    return record
+
+
 def _canary(adapter, spec, impl, case: Case, params: dict, median_s: float, config: TimingConfig) -> dict | None:
     doubled = spec.canary_params(params)
     if doubled is None:
@@ -70,17 +89,13 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, An
         inputs, built = _build(adapter, spec, impl, params, case)
         record["info"] = built.info
 
-        out = built.fn()
-        adapter.synchronize(out)
-        out_np = _to_numpy(adapter, built, out)
         ref = spec.reference(params, case.dtype, inputs)
-        rel = spec.relative_error(out_np, ref)
         tol = spec.tolerance(case.dtype, adapter.allow_tf32)
-        record["correctness"] = {"rel_error": rel, "tolerance": tol, "passed": bool(rel <= tol)}
-        if not rel <= tol:  # also catches NaN
+        record["correctness"] = _check(adapter, spec, built, ref, tol)
+        if not record["correctness"]["passed"]:
+            rel = record["correctness"]["rel_error"]
             record.update(status="mismatch", reason=f"relative error {rel:.3g} exceeds tolerance {tol:.3g}")
             return record
-        del out, out_np
 
         adapter.reset_peak_memory()
         timing = measure(adapter, built.fn, config)
@@ -106,6 +121,10 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, An
         record["gflops"] = flops / median / 1e9 if flops else None
         record["gbps"] = nbytes / median / 1e9 if nbytes else None
         record["metrics"] = spec.metrics(params, median)
+        if built.baseline is not None:
+            record["baseline"] = _baseline(adapter, spec, built.baseline, ref, tol, config)
+            if record["baseline"]["status"] == "ok":
+                record["metrics"][built.baseline_metric] = record["baseline"]["timing"]["median"] / median
     except Unsupported as exc:
         record.update(status="unsupported", reason=str(exc))
     except BackendUnavailable as exc:

@@ -35,6 +35,12 @@ class Built:
     # Turns the native output into NumPy arrays shaped like the reference (layout changes go here,
     # outside the timed region). Defaults to adapter.to_numpy on each leaf.
     to_numpy: Callable[[Any], Any] | None = None
+    # The same computation without the optimisation under test (the eager ops of a compiled case,
+    # a graph with a rewrite turned off). run_case checks it against the same reference, times it
+    # right after the case (a paired measurement), and stores median(baseline) / median(case) in
+    # ``metrics[baseline_metric]``; the baseline's own record goes in the case's ``baseline`` field.
+    baseline: "Built | None" = None
+    baseline_metric: str = "speedup_vs_baseline"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,33 @@
+"""Which aten ops and device kernels one call of a torch function ran (recorded in ``Built.info``).
+
+Used by the torch modules of workloads that compare paths (fused vs naive, eager vs compiled), so a
+result names the kernel that actually ran rather than the API that was called.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_MAX_NAMES = 24
+_MAX_NAME_LEN = 120
+
+
+def ops_of_one_call(fn: Callable[[], Any], device: str) -> list[str] | str:
+    """Sorted names of the aten ops (and CUDA kernels) of one call of ``fn``; a string if profiling failed."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    try:
+        with profile(activities=activities) as prof:
+            fn()
+            if device == "cuda":
+                torch.cuda.synchronize()
+    except Exception as exc:  # the profiler is a diagnostic: never fail a case over it
+        return f"profiler failed: {type(exc).__name__}: {exc}"
+    names = set()
+    for event in prof.key_averages():
+        on_device = str(getattr(event, "device_type", "")).endswith("CUDA")
+        if event.key.startswith(("aten::", "mkldnn::")) or on_device or "CompiledFxGraph" in event.key:
+            names.add(event.key[:_MAX_NAME_LEN])
+    return sorted(names)[:_MAX_NAMES]
