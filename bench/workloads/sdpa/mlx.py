@@ -34,7 +34,7 @@ def _naive(adapter, params, scale):
         scores = mx.matmul(q, mx.swapaxes(k, -1, -2)) * scale
         if keep is not None:
             scores = mx.where(keep, scores, float("-inf"))
-        return mx.matmul(mx.softmax(scores, axis=-1), v)
+        return mx.matmul(mx.softmax(scores, axis=-1, precise=True), v)
 
     return attend
 
