@@ -39,7 +39,8 @@ def run(args) -> int:
     suite = suites.load(args.suite)
     backends = parse_backends(args.backend)
     selected = validate_workloads(args.workload)
-    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
+    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python),
+                         unsafe_no_sync=args.unsafe_no_sync)
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
     tasks: dict[str, int] = {}
