@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import suite as suites
@@ -50,7 +51,7 @@ def run(args) -> int:
 
     def on_record(record: dict) -> None:
         task = tasks[record["backend"]["name"]]
-        progress.update(task, advance=1, description=f"{record['backend']['name']}: {record['status']} {record['case_id'].split('@')[0]}")
+        progress.update(task, advance=1, description=escape(f"{record['backend']['name']}: {record['status']} {record['case_id'].split('@')[0]}"))
 
     with progress:
         outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend)
