@@ -1,36 +1,56 @@
-"""A fake backend whose device work happens on synchronise, like an asynchronous GPU queue."""
+"""A simulated asynchronous device with a simulated clock, so timing tests are exact and deterministic.
+
+Each call costs the host a fixed launch time and queues ``cost_s`` of device work; ``synchronize``
+moves the host clock to when the device finishes. With ``escape_sync=True`` it returns at once, as a
+backend that escaped synchronisation would. ``install_clock`` makes the timing engine read this clock.
+"""
 
 from __future__ import annotations
 
-import time
+import types
 
 import numpy as np
 
 from bench.backends.base import Adapter, Timer
 
+LAUNCH_S = 20e-6  # host cost of one launch, like a CUDA kernel launch
+
+
+class FakeClock:
+    def __init__(self):
+        self.host = 0.0
+        self.device_free_at = 0.0
+
+    def perf_counter(self) -> float:
+        return self.host
+
+
+def install_clock(monkeypatch, clock: FakeClock) -> None:
+    import bench.backends.base as base
+    import bench.timing as timing
+
+    fake_time = types.SimpleNamespace(perf_counter=clock.perf_counter)
+    monkeypatch.setattr(timing, "time", fake_time)
+    monkeypatch.setattr(base, "time", fake_time)
+
 
 class QueueAdapter(Adapter):
-    """Calls enqueue ``cost_s`` of work; ``synchronize`` drains it by sleeping.
-
-    With ``escape_sync=True`` the synchronise returns at once, as a backend that escaped
-    synchronisation would: timings then see only the (near zero) enqueue cost.
-    """
-
     framework = "torch"
 
-    def __init__(self, escape_sync: bool = False, with_event_timer: bool = False):
+    def __init__(self, clock: FakeClock, escape_sync: bool = False, with_event_timer: bool = False):
+        self.clock = clock
         self.escape_sync = escape_sync
         self.with_event_timer = with_event_timer
-        self.pending = 0.0
         self.syncs = 0
-        self.device_clock = 0.0  # seconds of device work executed so far
         super().__init__("cpu")
 
     def resolve_device(self, device):
         return device
 
     def enqueue(self, cost_s: float) -> None:
-        self.pending += cost_s
+        clock = self.clock
+        clock.host += LAUNCH_S
+        clock.device_free_at = max(clock.device_free_at, clock.host) + cost_s
 
     def from_numpy(self, array, dtype=None):
         return np.asarray(array, dtype=np.float64)
@@ -40,20 +60,19 @@ class QueueAdapter(Adapter):
 
     def synchronize(self, out=None):
         self.syncs += 1
-        if self.escape_sync:
-            return
-        time.sleep(self.pending)
-        self.device_clock += self.pending
-        self.pending = 0.0
+        if not self.escape_sync:
+            self.clock.host = max(self.clock.host, self.clock.device_free_at)
 
     def device_timer(self):
         if not self.with_event_timer:
             return None
         marks = {}
+        clock = self.clock
+        # An event records when the device reaches it in its queue.
         return Timer(
             "fake_event",
-            start=lambda: marks.__setitem__("t0", self.device_clock + self.pending),
-            stop=lambda: marks.__setitem__("t1", self.device_clock + self.pending),
+            start=lambda: marks.__setitem__("t0", max(clock.device_free_at, clock.host)),
+            stop=lambda: marks.__setitem__("t1", max(clock.device_free_at, clock.host)),
             elapsed_s=lambda: marks["t1"] - marks["t0"],
         )
 

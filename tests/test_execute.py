@@ -10,7 +10,7 @@ from bench.backends import Unsupported
 from bench.runner.execute import run_case
 from bench.timing import TimingConfig
 from bench.workloads.base import Built, Case, Workload
-from tests.fakes import QueueAdapter
+from tests.fakes import FakeClock, QueueAdapter, install_clock
 
 CONFIG = TimingConfig(warmup_s=0.0, min_warmup_calls=1, block_s=0.004, min_samples=5, max_samples=6, budget_s=0.0)
 
@@ -34,6 +34,13 @@ class Scale(Workload):
         return {"n": params["n"] * 2}
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    clock = FakeClock()
+    install_clock(monkeypatch, clock)
+    return clock
+
+
 def install(monkeypatch, build):
     monkeypatch.setattr(workloads, "get", lambda name: Scale())
     monkeypatch.setattr(workloads, "implementation", lambda name, fw: SimpleNamespace(build=build))
@@ -53,67 +60,67 @@ def good_build(adapter, params, dtype, mode, inputs):
 CASE = Case.make("scale", {"n": 10000}, "fp32", "eager")
 
 
-def test_ok_case_has_correctness_timing_canary_and_figures(monkeypatch):
+def test_ok_case_has_correctness_timing_canary_and_figures(monkeypatch, clock):
     install(monkeypatch, good_build)
-    record = run_case(QueueAdapter(), CASE, CONFIG)
+    record = run_case(QueueAdapter(clock), CASE, CONFIG)
     assert record["status"] == "ok", record["reason"]
     assert record["correctness"]["rel_error"] == 0.0 and record["correctness"]["passed"]
     assert record["timing"]["sync_canary"]["passed"]
-    assert record["timing"]["sync_canary"]["ratio"] > 1.5
+    assert record["timing"]["sync_canary"]["ratio"] == pytest.approx(2.0, rel=0.02)
     assert record["gflops"] == pytest.approx(10000 / record["timing"]["median"] / 1e9)
     assert record["info"] == {"path": "fake"}
 
 
-def test_escaped_sync_is_caught_by_the_canary_and_not_published_as_ok(monkeypatch):
+def test_escaped_sync_is_caught_by_the_canary_and_not_published_as_ok(monkeypatch, clock):
     install(monkeypatch, good_build)
-    record = run_case(QueueAdapter(escape_sync=True), CASE, CONFIG)
+    record = run_case(QueueAdapter(clock, escape_sync=True), CASE, CONFIG)
     assert record["status"] == "error"
     assert "sync canary failed" in record["reason"]
     assert record["timing"]["sync_canary"]["passed"] is False
 
 
-def test_wrong_answer_is_mismatch_and_never_timed(monkeypatch):
+def test_wrong_answer_is_mismatch_and_never_timed(monkeypatch, clock):
     def wrong_build(adapter, params, dtype, mode, inputs):
         return Built(lambda: 2.0 * inputs["x"] + 0.01)
 
     install(monkeypatch, wrong_build)
-    record = run_case(QueueAdapter(), CASE, CONFIG)
+    record = run_case(QueueAdapter(clock), CASE, CONFIG)
     assert record["status"] == "mismatch"
     assert "exceeds tolerance" in record["reason"]
     assert "timing" not in record and "gflops" not in record
 
 
-def test_nan_output_is_mismatch(monkeypatch):
+def test_nan_output_is_mismatch(monkeypatch, clock):
     install(monkeypatch, lambda a, p, d, m, i: Built(lambda: np.full_like(i["x"], np.nan)))
-    assert run_case(QueueAdapter(), CASE, CONFIG)["status"] == "mismatch"
+    assert run_case(QueueAdapter(clock), CASE, CONFIG)["status"] == "mismatch"
 
 
-def test_unsupported_and_errors_become_statuses(monkeypatch):
+def test_unsupported_and_errors_become_statuses(monkeypatch, clock):
     def unsupported(*args):
         raise Unsupported("no bf16 kernel here")
 
     install(monkeypatch, unsupported)
-    record = run_case(QueueAdapter(), CASE, CONFIG)
+    record = run_case(QueueAdapter(clock), CASE, CONFIG)
     assert (record["status"], record["reason"]) == ("unsupported", "no bf16 kernel here")
 
     def broken(*args):
         raise RuntimeError("kernel exploded")
 
     install(monkeypatch, broken)
-    record = run_case(QueueAdapter(), CASE, CONFIG)
+    record = run_case(QueueAdapter(clock), CASE, CONFIG)
     assert record["status"] == "error" and "RuntimeError: kernel exploded" in record["reason"]
 
     def oom(*args):
         raise MemoryError("out of memory allocating 64 GiB")
 
     install(monkeypatch, oom)
-    assert run_case(QueueAdapter(), CASE, CONFIG)["status"] == "oom"
+    assert run_case(QueueAdapter(clock), CASE, CONFIG)["status"] == "oom"
 
 
-def test_missing_framework_implementation_is_unsupported(monkeypatch):
+def test_missing_framework_implementation_is_unsupported(monkeypatch, clock):
     monkeypatch.setattr(workloads, "get", lambda name: Scale())
     monkeypatch.setattr(workloads, "implementation", lambda name, fw: None)
-    record = run_case(QueueAdapter(), CASE, CONFIG)
+    record = run_case(QueueAdapter(clock), CASE, CONFIG)
     assert record["status"] == "unsupported" and "no torch implementation" in record["reason"]
 
 
