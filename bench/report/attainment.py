@@ -54,23 +54,30 @@ def attainment_rows(ok: pd.DataFrame) -> pd.DataFrame:
 
 
 def roofs(group: pd.DataFrame) -> list[Roof]:
-    """The ceilings to draw for one device: published peaks per dtype present, else measured ones."""
-    out: list[Roof] = []
+    """The ceilings to draw for one device: published peaks per dtype present, else measured ones.
+
+    Formats with the same ceiling (fp16 = fp32 on Apple GPUs) share one line: "fp16/fp32 peak ...".
+    """
     peak: Peak | None = group["peak"].iloc[0]
+    published: dict[tuple, list[str]] = {}
+    measured: list[Roof] = []
     for dtype in sorted(group["dtype"].unique()):
         sub = group[group["dtype"] == dtype]
         tflops, name = peak.compute_tflops(dtype, bool(sub["allow_tf32"].any())) if peak else (None, dtype)
         bandwidth = peak.bandwidth_gbs if peak else None
         if tflops or bandwidth:
-            estimate = " (estimate)" if peak.estimate else ""
-            label = f"{name} peak {fmt.number(tflops)} TFLOP/s{estimate}" if tflops else f"{fmt.number(bandwidth)} GB/s{estimate}"
-            out.append(Roof(label, tflops * 1000.0 if tflops else None, bandwidth))
-        if not tflops:
-            measured = sub.loc[sub["compute_ref"].str.startswith("measured"), "peak_gflops"]
-            if len(measured):
-                best = float(measured.max())
-                out.append(Roof(f"measured ceiling: best {dtype} matmul {fmt.number(best)} GFLOP/s", best, None, measured=True))
-    return out
+            published.setdefault((tflops, bandwidth), []).append(name)
+        best = sub.loc[sub["compute_ref"].str.startswith("measured"), "peak_gflops"]
+        if not tflops and len(best):
+            value = float(best.max())
+            measured.append(Roof(f"measured ceiling: best {dtype} matmul {fmt.number(value)} GFLOP/s", value, None, measured=True))
+    out = []
+    for (tflops, bandwidth), names in published.items():
+        estimate = " (estimate)" if peak.estimate else ""
+        what = f"{'/'.join(names)} peak {fmt.number(tflops)} TFLOP/s" if tflops else "memory bandwidth"
+        label = f"{what}, {fmt.number(bandwidth)} GB/s{estimate}" if bandwidth else f"{what}{estimate}"
+        out.append(Roof(label, tflops * 1000.0 if tflops else None, bandwidth))
+    return out + measured
 
 
 def _peak_card(peak: Peak | None) -> dict[str, Any] | None:

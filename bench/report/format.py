@@ -26,7 +26,9 @@ def number(x: Any, digits: int = 3) -> str:
 
 
 def ratio(x: Any) -> str:
-    return f"{x:.2f}×" if finite(x) else "—"
+    if not finite(x):
+        return "—"
+    return f"{x:,.0f}×" if x >= 100 else f"{x:.2f}×"
 
 
 def percent(x: Any) -> str:

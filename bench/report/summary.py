@@ -52,10 +52,10 @@ def environment(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def status_counts(current: pd.DataFrame) -> dict[str, Any]:
-    """backend × status counts (statuses in schema order) and the totals."""
-    table = current.pivot_table(index="backend", columns="status", values="case_key", aggfunc="count", fill_value=0)
+    """(machine, backend) × status counts (statuses in schema order) and the totals."""
+    table = current.pivot_table(index=["machine_label", "backend"], columns="status", values="case_key", aggfunc="count", fill_value=0)
     statuses = [s for s in STATUSES if s in table.columns]
-    rows = [{"backend": b, "counts": [int(table.loc[b, s]) for s in statuses]} for b in table.index]
+    rows = [{"machine": m, "backend": b, "counts": [int(table.loc[(m, b), s]) for s in statuses]} for m, b in table.index]
     totals = [int(table[s].sum()) for s in statuses]
     return {"statuses": statuses, "rows": rows, "totals": totals}
 

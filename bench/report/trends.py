@@ -28,6 +28,15 @@ def version_changes(machine_cases: pd.DataFrame) -> list[dict[str, Any]]:
     return sorted(changes, key=lambda c: c["time"])
 
 
+def merged_by_time(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One marker per run: the changes at the same time joined into one label."""
+    merged: dict[Any, dict[str, Any]] = {}
+    for change in changes:
+        entry = merged.setdefault(change["time"], {"time": change["time"], "run_id": change["run_id"], "texts": []})
+        entry["texts"].append(change["text"])
+    return [{"time": e["time"], "run_id": e["run_id"], "text": "; ".join(e["texts"])} for e in merged.values()]
+
+
 def series(machine_cases: pd.DataFrame, cap: int) -> list[dict[str, Any]]:
     """One line per (case, backend) with ok medians by run time; lines with most runs first, at most ``cap``."""
     ok = machine_cases[(machine_cases["status"] == "ok") & (machine_cases["median"] > 0)]
@@ -58,9 +67,9 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
                 lines = series(group, limits.lines_per_trend)
                 if not any(len(line["times"]) >= 2 for line in lines):
                     continue
-                changes = version_changes(group)
-                charts.append({"title": workload, "lines": lines, "changes": changes,
-                               "omitted": group.groupby(["case_label", "backend"]).ngroups - len(lines),
+                changes = merged_by_time(version_changes(group))
+                drawable = series(group, cap=len(group))
+                charts.append({"title": workload, "lines": lines, "changes": changes, "omitted": len(drawable) - len(lines),
                                "svg": trend_plot(lines, changes, f"{workload} — {machine['label']}")})
         machines.append({"machine_id": machine["machine_id"], "label": machine["label"], "runs": machine["runs"],
                          "charts": charts, "changes": version_changes(machine["cases"])})

@@ -25,13 +25,13 @@ def speedup_bars(pairs: pd.DataFrame, title: str) -> Figure:
         ax.barh(pos, np.nan_to_num(values, nan=0.0), height=height * 0.9, color=color(fw, frameworks), label=fw)
         for p, v in zip(pos, values):
             if np.isfinite(v):
-                ax.annotate(f"{v:.2g}×", (v, p), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+                ax.annotate(f"{v:,.0f}×" if v >= 100 else f"{v:.3g}×", (v, p), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
     log_axis(ax, "x")
     ax.axvline(1.0, color="#555", lw=1, ls="--")
     ax.set_yticks(y, cases)
     ax.invert_yaxis()
-    ax.set_xlabel("speedup over the same framework on CPU (×, log scale; right of the dashed line = faster)")
+    ax.set_xlabel("speedup over the same framework on CPU (×, log scale; dashed line = 1×)")
     ax.set_title(title, loc="left")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.margins(x=0.15)
     return fig

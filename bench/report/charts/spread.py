@@ -36,6 +36,6 @@ def spread_plot(rows: list[dict[str, Any]], title: str, samples_cap: int) -> Fig
     ax.set_yticks(range(len(rows)), [r["label"] for r in rows])
     ax.invert_yaxis()
     log_axis(ax, "x", seconds=True)
-    ax.set_xlabel("time per call (log scale): box = IQR, red = median, whiskers = min–max, dots = samples")
+    ax.set_xlabel("time per call (log scale)")
     ax.set_title(title, loc="left")
     return fig

@@ -15,7 +15,7 @@ from typing import Callable
 import matplotlib
 from markupsafe import Markup
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import LogFormatter
 
 from bench.summary import format_seconds
 
@@ -75,11 +75,24 @@ def row_height(n_rows: int, per_row: float = 0.24, minimum: float = 1.6) -> floa
     return max(minimum, 0.9 + per_row * n_rows)
 
 
+class PlainLogFormatter(LogFormatter):
+    """Labels where matplotlib's LogFormatter would put one (some minor ticks too when the axis
+    spans about a decade or less), as plain text ("20", "1 ms"): with mathtext off the default ``10^{n}``
+    labels would print as raw TeX."""
+
+    def __init__(self, seconds: bool = False):
+        super().__init__(labelOnlyBase=False)
+        self.seconds = seconds
+
+    def __call__(self, x, pos=None) -> str:
+        if not super().__call__(x, pos):
+            return ""
+        return format_seconds(x) if self.seconds else f"{x:g}"
+
+
 def log_axis(ax, which: str, seconds: bool = False) -> None:
-    """Log scale on ``ax``'s "x" or "y" axis with plain tick labels ("0.01", "1 ms"): with mathtext
-    off, matplotlib's default ``10^{n}`` labels would print as raw TeX."""
+    """Log scale on ``ax``'s "x" or "y" axis with plain tick labels."""
     getattr(ax, f"set_{which}scale")("log")
     axis = getattr(ax, f"{which}axis")
-    axis.set_major_locator(LogLocator(base=10))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v) if seconds else f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(PlainLogFormatter(seconds))
+    axis.set_minor_formatter(PlainLogFormatter(seconds))
