@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
@@ -20,8 +21,8 @@ def relative_time_heatmap(relative: pd.DataFrame, title: str) -> Figure:
     ax.grid(False)
     finite = values[np.isfinite(values)]
     top = max(2.0, float(finite.max()) if finite.size else 2.0)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="YlOrRd", norm=LogNorm(1.0, top), aspect="auto")
-    image.cmap.set_bad("#eeeeee")
+    cmap = matplotlib.colormaps["YlOrRd"].with_extremes(bad="#eeeeee")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=LogNorm(1.0, top), aspect="auto")
     for (r, c), v in np.ndenumerate(values):
         text = f"{v:.2f}×" if np.isfinite(v) else "—"
         ax.text(c, r, text, ha="center", va="center", fontsize=7, color="white" if np.isfinite(v) and v > top ** 0.6 else "black")
