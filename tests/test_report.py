@@ -211,7 +211,7 @@ def _machine_runs(folder: Path, machine_id: str, chip: str, times: list[str], to
 
 
 def test_trends_per_machine_never_mixed(tmp_path):
-    a = _machine_runs(tmp_path, "mac-a", "Apple M3 Max", ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"], ["2.12.0", "2.13.0"], 1e-3)
+    a = _machine_runs(tmp_path, "mac-a", "Apple M3 Max", ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00.123Z"], ["2.12.0", "2.13.0"], 1e-3)
     b = _machine_runs(tmp_path, "mac-b", "Apple M4 Pro", ["2026-11-01T06:00:00Z", "2026-11-02T06:00:00Z"], ["2.13.0", "2.13.0"], 5e-3)
     _machine_runs(tmp_path, "lone", "Intel Xeon", ["2026-11-03T00:00:00Z"], ["2.13.0"], 2e-3)
     result = {m["machine_id"]: m for m in trends.build(load([tmp_path]), Limits())["machines"]}

@@ -29,7 +29,7 @@ def measured_ceilings(ok: pd.DataFrame) -> dict[tuple[str, str, str], float]:
 
 
 def _compute_reference(row: pd.Series, ceilings: dict) -> tuple[float | None, str]:
-    peak: Peak | None = row["peak"]
+    peak = row["peak"] if isinstance(row["peak"], Peak) else None
     if peak is not None:
         tflops, format_name = peak.compute_tflops(row["dtype"], row["allow_tf32"])
         if tflops:
@@ -48,7 +48,7 @@ def attainment_rows(ok: pd.DataFrame) -> pd.DataFrame:
     rows["peak_gflops"] = [r[0] if r[0] else math.nan for r in refs]
     rows["compute_ref"] = [r[1] for r in refs]
     rows["pct_compute"] = 100.0 * rows["gflops"] / rows["peak_gflops"]
-    rows["peak_gbs"] = [p.bandwidth_gbs if p is not None and p.bandwidth_gbs else math.nan for p in rows["peak"]]
+    rows["peak_gbs"] = [p.bandwidth_gbs if isinstance(p, Peak) and p.bandwidth_gbs else math.nan for p in rows["peak"]]
     rows["pct_bandwidth"] = 100.0 * rows["gbps"] / rows["peak_gbs"]
     return rows
 
@@ -58,7 +58,7 @@ def roofs(group: pd.DataFrame) -> list[Roof]:
 
     Formats with the same ceiling (fp16 = fp32 on Apple GPUs) share one line: "fp16/fp32 peak ...".
     """
-    peak: Peak | None = group["peak"].iloc[0]
+    peak = group["peak"].iloc[0] if isinstance(group["peak"].iloc[0], Peak) else None
     published: dict[tuple, list[str]] = {}
     measured: list[Roof] = []
     for dtype in sorted(group["dtype"].unique()):
@@ -80,8 +80,8 @@ def roofs(group: pd.DataFrame) -> list[Roof]:
     return out + measured
 
 
-def _peak_card(peak: Peak | None) -> dict[str, Any] | None:
-    if peak is None:
+def _peak_card(peak: Any) -> dict[str, Any] | None:
+    if not isinstance(peak, Peak):
         return None
     return {"name": peak.name, "source": peak.source, "estimate": peak.estimate, "note": peak.note,
             "bandwidth": fmt.number(peak.bandwidth_gbs),

@@ -106,6 +106,6 @@ def load(paths: Iterable[str | Path]) -> ReportData:
     runs.sort(key=lambda r: _text(r.get("started_at")))
     rows = [case_row(run, case, f"{run['_path']}: field 'cases[{i}]'") for run in runs for i, case in enumerate(run["cases"])]
     cases = pd.DataFrame(rows, columns=list(case_row({}, {}, "").keys()))
-    cases["started_at"] = pd.to_datetime(cases["run_started_at"], errors="coerce", utc=True)
+    cases["started_at"] = pd.to_datetime(cases["run_started_at"], errors="coerce", utc=True, format="ISO8601")
     current = cases.drop_duplicates(subset=["machine_id", "backend", "case_key"], keep="last").reset_index(drop=True)
     return ReportData(runs=runs, cases=cases, current=current)

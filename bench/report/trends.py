@@ -17,11 +17,12 @@ from bench.report.limits import Limits
 def version_changes(machine_cases: pd.DataFrame) -> list[dict[str, Any]]:
     """Points where a backend's framework version differs from its previous run on this machine."""
     changes = []
-    runs = machine_cases.drop_duplicates(["run_id", "backend"]).sort_values("started_at")
+    known = machine_cases[machine_cases["framework_version"] != ""]  # an unavailable backend reports no version
+    runs = known.drop_duplicates(["run_id", "backend"]).sort_values("started_at")
     for backend, group in runs.groupby("backend", sort=True):
         previous = None
         for row in group.itertuples():
-            version = row.framework_version or "?"
+            version = row.framework_version
             if previous is not None and version != previous:
                 changes.append({"time": row.started_at, "run_id": row.run_id, "text": f"{backend}: {previous} → {version}"})
             previous = version
@@ -60,7 +61,8 @@ def machine_runs(cases: pd.DataFrame) -> list[dict[str, Any]]:
 
 def build(data: ReportData, limits: Limits) -> dict[str, Any]:
     machines = []
-    for machine in machine_runs(data.cases):
+    dated = data.cases[data.cases["started_at"].notna()]  # a run without a readable date has no place on a time axis
+    for machine in machine_runs(dated):
         charts = []
         if len(machine["runs"]) >= 2:
             for workload, group in machine["cases"].groupby("workload", sort=True):
