@@ -24,6 +24,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--backend", action="append", metavar="B", help="backend(s) to run, e.g. torch:cpu or jax:gpu (default: the suite's)")
     parser.add_argument("--workload", action="append", metavar="W", help="workload(s) to run (default: all in the suite)")
     parser.add_argument("--out", default="results", help="folder for the run file (default: results)")
+    parser.add_argument("--report", action="store_true", help="also write the HTML report of this run (reports/<run_id>.html, or -o)")
+    parser.add_argument("-o", "--report-output", metavar="HTML", help="where --report writes the page (implies --report)")
     add_runtime_arguments(parser)
 
 
@@ -58,4 +60,9 @@ def run(args) -> int:
     Console(width=max(Console().width, 140)).print(summary_table(outcome.cases, title=f"{suite.name}: run {outcome.run_id}"))
     console.print(f"results: {outcome.path}" + (" (interrupted)" if outcome.status != "complete" else ""))
     args.run_path = Path(outcome.path)
+    if args.report or args.report_output:
+        from bench.report import build_report
+
+        page = build_report([args.run_path], args.report_output or Path("reports") / f"{outcome.run_id}.html")
+        console.print(f"report: {page}")
     return 130 if outcome.status == "interrupted" else 0
