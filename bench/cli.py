@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bench.commands.doctor",
     "bench.commands.list_cmd",
     "bench.commands.run",
+    "bench.commands.report",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "error": "red", "crashed": "red", "timeout": "red", "oom": "red",
@@ -31,14 +32,14 @@ def summary_table(cases: list[dict[str, Any]], title: str = "") -> Table:
         ok = status == "ok"
         rel = correctness.get("rel_error")
         table.add_row(
-            c["case_id"].split("@")[0],
-            c["backend"]["name"],
+            escape(c["case_id"].split("@")[0]),
+            escape(c["backend"]["name"]),
             f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
             format_seconds(timing.get("median")) if ok else "",
             format_seconds(timing.get("iqr")) if ok else "",
             f"{c['gflops']:.1f}" if ok and c.get("gflops") else "",
             f"{rel:.1e}" if isinstance(rel, float) else "",
-            (c.get("reason") or "")[:120],
+            escape((c.get("reason") or "")[:120]),
         )
     counts: dict[str, int] = {}
     for c in cases:

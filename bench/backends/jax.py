@@ -10,6 +10,7 @@ from its own environment: ``--python jax=.tox/jax-metal/bin/python``.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -54,6 +55,12 @@ class JaxAdapter(Adapter):
                 devices = jax.devices(platform_name)
             except RuntimeError:
                 continue
+            except AssertionError:
+                # JAX_PLATFORMS names a platform whose plugin is not installed: JAX has no backend at all.
+                raise BackendUnavailable(
+                    f"jax {jax.__version__} could not initialise JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS')!r}"
+                    f" (no {device} plugin installed, e.g. jax[cuda13] or jax-metal)"
+                ) from None
             if devices:
                 self._device = devices[0]
                 plat = devices[0].platform.lower()

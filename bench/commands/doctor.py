@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench.backends import ALL_BACKENDS, parse_backend
@@ -24,14 +27,15 @@ def run(args) -> int:
     table = Table(title="siliconbench doctor")
     for column in ("backend", "status", "device", "versions / reason"):
         table.add_column(column, overflow="fold")
-    for name in ALL_BACKENDS:
-        if name.endswith(":gpu"):
-            continue  # gpu is an alias; the concrete devices are listed
-        hello = orchestrator.probe(parse_backend(name))
+    # torch:gpu and jax:gpu are aliases of their concrete devices; tensorflow and mlx name theirs "gpu".
+    names = [n for n in ALL_BACKENDS if not (n.endswith(":gpu") and n.split(":")[0] in ("torch", "jax"))]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each probe is its own worker process
+        hellos = list(pool.map(lambda n: orchestrator.probe(parse_backend(n)), names))
+    for name, hello in zip(names, hellos):
         if hello.get("available"):
             versions = ", ".join(f"{k} {v}" for k, v in (hello.get("versions") or {}).items())
-            table.add_row(name, "[green]available[/]", hello["device"]["device_name"], f"{versions} (python {hello.get('python')})")
+            table.add_row(name, "[green]available[/]", escape(hello["device"]["device_name"]), escape(f"{versions} (python {hello.get('python')})"))
         else:
-            table.add_row(name, "[yellow]unavailable[/]", "", hello.get("reason", "unknown"))
+            table.add_row(name, "[yellow]unavailable[/]", "", escape(hello.get("reason", "unknown")))
     Console().print(table)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench import suite as suites
@@ -27,7 +28,7 @@ def run(args) -> int:
         for name in workloads.names():
             spec = workloads.get(name)
             impls = [fw for fw in FRAMEWORKS if workloads.implementation_exists(name, fw)]
-            table.add_row(name, spec.description, ", ".join(spec.dtypes), ", ".join(spec.modes), ", ".join(impls))
+            table.add_row(escape(name), escape(spec.description), ", ".join(spec.dtypes), ", ".join(spec.modes), ", ".join(impls))
         console.print(table)
     elif args.what == "cases":
         suite = suites.load(args.suite)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import suite as suites
@@ -23,6 +24,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--backend", action="append", metavar="B", help="backend(s) to run, e.g. torch:cpu or jax:gpu (default: the suite's)")
     parser.add_argument("--workload", action="append", metavar="W", help="workload(s) to run (default: all in the suite)")
     parser.add_argument("--out", default="results", help="folder for the run file (default: results)")
+    parser.add_argument("--report", action="store_true", help="also write the HTML report of this run (reports/<run_id>.html, or -o)")
+    parser.add_argument("-o", "--report-output", metavar="HTML", help="where --report writes the page (implies --report)")
     add_runtime_arguments(parser)
 
 
@@ -39,7 +42,8 @@ def run(args) -> int:
     suite = suites.load(args.suite)
     backends = parse_backends(args.backend)
     selected = validate_workloads(args.workload)
-    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
+    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python),
+                         unsafe_no_sync=args.unsafe_no_sync)
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
     tasks: dict[str, int] = {}
@@ -49,11 +53,16 @@ def run(args) -> int:
 
     def on_record(record: dict) -> None:
         task = tasks[record["backend"]["name"]]
-        progress.update(task, advance=1, description=f"{record['backend']['name']}: {record['status']} {record['case_id'].split('@')[0]}")
+        progress.update(task, advance=1, description=escape(f"{record['backend']['name']}: {record['status']} {record['case_id'].split('@')[0]}"))
 
     with progress:
         outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend)
     Console(width=max(Console().width, 140)).print(summary_table(outcome.cases, title=f"{suite.name}: run {outcome.run_id}"))
     console.print(f"results: {outcome.path}" + (" (interrupted)" if outcome.status != "complete" else ""))
     args.run_path = Path(outcome.path)
+    if args.report or args.report_output:
+        from bench.report import build_report
+
+        page = build_report([args.run_path], args.report_output or Path("reports") / f"{outcome.run_id}.html")
+        console.print(f"report: {page}")
     return 130 if outcome.status == "interrupted" else 0

@@ -26,6 +26,7 @@ class RunOptions:
     start_timeout_s: float = 180.0
     pythons: dict[str, str] = field(default_factory=dict)  # framework -> interpreter path
     extra_env: dict[str, str] = field(default_factory=dict)
+    unsafe_no_sync: bool = False  # testing only: demonstrates the sync canary
 
 
 def worker_env(backend: BackendName, allow_tf32: bool) -> dict[str, str]:
@@ -75,7 +76,8 @@ class Orchestrator:
             worker = WorkerProcess(python, env)
         except OSError as exc:
             return None, {"available": False, "reason": f"cannot start {python}: {exc}"}
-        hello = {"op": "hello", "framework": backend.framework, "device": backend.device, "allow_tf32": self.options.allow_tf32}
+        hello = {"op": "hello", "framework": backend.framework, "device": backend.device, "allow_tf32": self.options.allow_tf32,
+                 "unsafe_no_sync": self.options.unsafe_no_sync}
         try:
             reply = worker.request(hello, self.options.start_timeout_s)
         except WorkerTimeout:

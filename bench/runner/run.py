@@ -48,7 +48,7 @@ def execute(
         "suite": suite.describe(),
         "environment": environment,
         "timing_config": suite.timing.to_dict(),
-        "options": {"case_timeout_s": options.case_timeout_s, "pythons": options.pythons},
+        "options": {"case_timeout_s": options.case_timeout_s, "pythons": options.pythons, "unsafe_no_sync": options.unsafe_no_sync},
         "backends_requested": [b.name for b, _ in work],
     }
     writer = RunWriter(out_dir, header)

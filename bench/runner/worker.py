@@ -42,6 +42,15 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _remove_synchronisation(adapter) -> None:
+    """Testing option (--unsafe-no-sync): time without device synchronisation, as broken suites do.
+
+    It exists to show that the sync canary catches such timing; results are marked in the run.
+    """
+    adapter.synchronize = lambda out=None: None
+    adapter.device_timer = lambda: None
+
+
 def _hello(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     from bench.backends import BackendUnavailable, adapter_class
 
@@ -60,6 +69,9 @@ def _hello(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         reply["versions"] = cls.version()
         adapter = cls(device, allow_tf32=bool(message.get("allow_tf32", False)))
         reply["precision"] = adapter.apply_precision_policy()
+        if message.get("unsafe_no_sync"):
+            _remove_synchronisation(adapter)
+            reply["unsafe_no_sync"] = True
         info = adapter.device_info()
         reply["device"] = {"backend": info.backend, "device": info.device, "device_name": info.device_name, "extra": info.extra}
         reply["available"] = True

@@ -1,0 +1,30 @@
+"""Correctness: every checked case's relative error against its tolerance; mismatches first.
+
+Rows come from ``correctness.rel_error`` / ``tolerance`` (DESIGN.md rule 2). A mismatch is never
+timed and never appears in a speed chart; here it is listed at the top and styled red.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report.data import ReportData
+from bench.report.limits import Limits
+
+
+def rows(current) -> list[dict[str, Any]]:
+    """Checked cases (a rel_error or a mismatch status), mismatches first, then by error / tolerance."""
+    checked = current[(current["rel_error"].notna()) | (current["status"] == "mismatch")].copy()
+    checked["ratio"] = checked["rel_error"] / checked["tolerance"]
+    checked["is_mismatch"] = checked["status"] == "mismatch"
+    checked = checked.sort_values(["is_mismatch", "ratio"], ascending=[False, False], na_position="first")
+    columns = ["workload", "case_label", "backend", "device_label", "rel_error", "tolerance", "ratio", "status", "reason", "is_mismatch"]
+    return checked[columns].to_dict("records")
+
+
+def build(data: ReportData, limits: Limits) -> dict[str, Any]:
+    all_rows = rows(data.current)
+    mismatches = [r for r in all_rows if r["is_mismatch"]]
+    rest = [r for r in all_rows if not r["is_mismatch"]]
+    keep = max(0, limits.visible_rows - len(mismatches))
+    return {"mismatches": mismatches, "visible": rest[:keep], "collapsed": rest[keep:], "n_checked": len(all_rows)}

@@ -1,0 +1,74 @@
+"""Summary: per machine its latest run's environment (chip, cores, memory, OS, framework versions, suite,
+date), counts by status per backend, and the headline speedups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from bench.report import format as fmt
+from bench.report.data import ReportData
+from bench.report.limits import Limits
+from bench.results.schema import STATUSES
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _cores(machine: dict[str, Any]) -> str:
+    parts = [f"{machine[k]} {label}" for k, label in (("logical_cores", "logical"), ("physical_cores", "physical"),
+             ("performance_cores", "performance"), ("efficiency_cores", "efficiency"), ("gpu_cores", "GPU"))
+             if machine.get(k) is not None]
+    return ", ".join(map(str, parts)) or "—"
+
+
+def environment(run: dict[str, Any]) -> dict[str, Any]:
+    """The facts a reader needs about one run, as strings (escaped by the template)."""
+    env = _dict(run.get("environment"))
+    machine, os_info, python, git = (_dict(env.get(k)) for k in ("machine", "os", "python", "git"))
+    policy, power = _dict(env.get("precision_policy")), _dict(env.get("power"))
+    versions = []
+    for backend, hello in sorted(_dict(env.get("frameworks")).items()):
+        hello = _dict(hello)
+        device = _dict(hello.get("device")).get("device_name")
+        text = ", ".join(f"{k} {v}" for k, v in _dict(hello.get("versions")).items()) or hello.get("reason") or "unavailable"
+        versions.append({"backend": str(backend), "versions": str(text), "device": str(device or "")})
+    commit = str(git.get("commit") or "—")[:12] + (" (dirty)" if git.get("dirty") else "")
+    return {
+        "run_id": str(run.get("run_id")), "suite": str(_dict(run.get("suite")).get("name") or "—"),
+        "started_at": str(run.get("started_at")), "status": str(run.get("status") or "—"), "path": str(run.get("_path")),
+        "machine_id": str(env.get("machine_id") or "unknown"), "hostname": str(env.get("hostname") or "—"),
+        "chip": str(machine.get("chip") or "—"), "model": str(machine.get("model") or ""), "cores": _cores(machine),
+        "memory": fmt.gigabytes(machine.get("memory_bytes")), "nvidia_gpus": [str(g) for g in machine.get("nvidia_gpus") or []],
+        "os": str(os_info.get("platform") or os_info.get("system") or "—") + (f" (macOS {os_info['mac_ver']})" if os_info.get("mac_ver") else ""),
+        "python": str(python.get("version") or "—"), "commit": commit,
+        "precision": "TF32 allowed" if policy.get("allow_tf32") else "IEEE fp32 (TF32 off)",
+        "power": str(power.get("source") or power.get("note") or "—"), "thermal": str(power.get("thermal") or "—"),
+        "frameworks": versions,
+    }
+
+
+def status_counts(current: pd.DataFrame) -> dict[str, Any]:
+    """(machine, backend) × status counts (statuses in schema order) and the totals."""
+    table = current.pivot_table(index=["machine_label", "backend"], columns="status", values="case_key", aggfunc="count", fill_value=0)
+    statuses = [s for s in STATUSES if s in table.columns]
+    rows = [{"machine": m, "backend": b, "counts": [int(table.loc[(m, b), s]) for s in statuses]} for m, b in table.index]
+    totals = [int(table[s].sum()) for s in statuses]
+    return {"statuses": statuses, "rows": rows, "totals": totals}
+
+
+def build(data: ReportData, limits: Limits, headline: list[dict[str, Any]]) -> dict[str, Any]:
+    latest: dict[str, dict[str, Any]] = {}
+    for run in data.runs:  # oldest first: the last one per machine wins
+        latest[environment(run)["machine_id"]] = run
+    older = [environment(r) for r in data.runs if all(r is not v for v in latest.values())]
+    return {
+        "machines": [environment(run) for run in latest.values()],
+        "older_runs": older,
+        "n_runs": len(data.runs),
+        "counts": status_counts(data.current),
+        "headline": headline,
+    }
