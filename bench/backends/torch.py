@@ -118,7 +118,14 @@ class TorchAdapter(Adapter):
         return t.cpu().numpy().astype(np.float64) if t.is_floating_point() else t.cpu().numpy()
 
     def compile(self, fn: Callable, **options: Any) -> Callable:
-        return _torch().compile(fn, **options)
+        torch = _torch()
+        # Dynamo caches compiled graphs per code object, and every case of a workload compiles a
+        # closure of the same code: after torch._dynamo.config.recompile_limit (8) shape/dtype/closure
+        # variants it silently runs that code eagerly (checked on torch 2.13). A reset before each
+        # case's compile gives it a fresh cache, as a new process would have; the on-disk inductor
+        # cache still makes recompiling a known graph cheap.
+        torch._dynamo.reset()
+        return torch.compile(fn, **options)
 
     def synchronize(self, out: Any = None) -> None:
         torch = _torch()

@@ -15,6 +15,9 @@ _MAX_NAME_LEN = 120
 def ops_of_one_call(fn: Callable[[], Any], device: str) -> list[str] | str:
     """Sorted names of the aten ops (and CUDA kernels) of one call of ``fn``; a string if profiling failed.
 
+    ``fn`` is called once before the profiled call: a compiled function's first call traces and
+    compiles, and the profiler would record the tracing instead of the compiled graph.
+
     On CPU the legacy autograd profiler is used: it records the same aten op names in milliseconds,
     where the first kineto profile of a process costs seconds. CUDA kernel names need kineto (CUPTI).
     """
@@ -22,6 +25,7 @@ def ops_of_one_call(fn: Callable[[], Any], device: str) -> list[str] | str:
     from torch.profiler import ProfilerActivity, profile
 
     try:
+        fn()
         if device == "cuda":
             with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
                 fn()
