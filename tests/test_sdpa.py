@@ -201,3 +201,58 @@ def test_torch_cuda_fused_bf16_runs_a_fused_kernel():
     record = run_case(adapter, Case.make("sdpa", SPEC.normalize({"bhld": [1, 4, 256, 64], "causal": True}), "bf16", "eager"), FAST_TIMING)
     assert record["status"] == "ok", record["reason"]
     assert record["info"]["sdp_backend"] in {"FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION"}
+
+
+# -- CUDA-only paths, checked by contract (no GPU here) ----------------------------------------------
+def test_jax_cudnn_variant_calls_cudnn_attention_on_blhd(monkeypatch):
+    import jax
+
+    from bench.backends import adapter_class
+
+    adapter = adapter_class("jax")("cpu")
+    adapter.device = "cuda"  # pretend: only the device check reads it before the call
+    calls = []
+
+    def fake_attention(q, k, v, **kwargs):
+        calls.append((q.shape, kwargs))
+        return q
+
+    monkeypatch.setattr(jax.nn, "dot_product_attention", fake_attention)
+    params = SPEC.normalize({**SMALL, "causal": True, "variant": "cudnn"})
+    inputs = SPEC.make_inputs(params, "bf16", np.random.default_rng(0))
+    built = workloads.implementation("sdpa", "jax").build(adapter, params, "bf16", "eager", inputs)
+    out = built.to_numpy(built.fn())
+    assert calls == [((1, 48, 2, 32), {"scale": 1 / math.sqrt(32), "is_causal": True, "implementation": "cudnn"})]
+    assert out.shape == (1, 2, 48, 32) and built.info["fused"] is True
+
+
+def test_torch_cuda_profile_lists_device_kernels_first(monkeypatch):
+    import torch
+    import torch.profiler
+
+    from bench.workloads.torch_ops import ops_of_one_call
+
+    class Event:
+        def __init__(self, key, device_type):
+            self.key, self.device_type = key, device_type
+
+    class FakeProfile:
+        def __init__(self, activities):
+            assert torch.profiler.ProfilerActivity.CUDA in activities
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def key_averages(self):
+            names = [f"aten::op{i:02d}" for i in range(40)]
+            return [Event(n, "DeviceType.CPU") for n in names] + [Event("cudnn_generated_sdpa_flash_fprop", "DeviceType.CUDA")]
+
+    monkeypatch.setattr(torch.profiler, "profile", FakeProfile)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+    calls = []
+    names = ops_of_one_call(lambda: calls.append(1), "cuda")
+    assert names[0] == "cudnn_generated_sdpa_flash_fprop" and len(names) == 32
+    assert len(calls) == 2  # one warm call, one profiled
