@@ -161,6 +161,7 @@ def test_tensorflow_remapper_fuses_into_the_conv_and_off_means_off(act):
     assert "BiasAdd" in on["info"]["fused_into_conv"], on["info"]["kernels"]
     assert any("Conv2D[" in k for k in on["info"]["kernels"])
     assert off["info"]["fused_into_conv"] == [] and not any("Fused" in k for k in off["info"]["kernels"])
+    assert on["info"]["fully_fused"] == ({"BiasAdd", "Add"} <= set(on["info"]["fused_into_conv"]) and act == "relu")
     assert on["baseline"]["info"]["fused_into_conv"] == []  # the fused case's baseline really is unfused
     # The remapper setting was per call: the process-global grappler options are untouched.
     assert tf.config.optimizer.get_experimental_options() == before

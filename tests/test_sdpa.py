@@ -198,7 +198,8 @@ def test_torch_cuda_fused_bf16_runs_a_fused_kernel():
 
     adapter = adapter_class("torch")("cuda")
     adapter.apply_precision_policy()
-    record = run_case(adapter, Case.make("sdpa", SPEC.normalize({"bhld": [1, 4, 256, 64], "causal": True}), "bf16", "eager"), FAST_TIMING)
+    case = Case.make("sdpa", SPEC.normalize({"bhld": [1, 4, 256, 64], "causal": True}), "bf16", "eager")
+    record = run_case(adapter, case, FAST_TIMING)
     assert record["status"] == "ok", record["reason"]
     assert record["info"]["sdp_backend"] in {"FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION"}
 
@@ -248,7 +249,8 @@ def test_torch_cuda_profile_lists_device_kernels_first(monkeypatch):
 
         def key_averages(self):
             names = [f"aten::op{i:02d}" for i in range(40)]
-            return [Event(n, "DeviceType.CPU") for n in names] + [Event("cudnn_generated_sdpa_flash_fprop", "DeviceType.CUDA")]
+            kernel = Event("cudnn_generated_sdpa_flash_fprop", "DeviceType.CUDA")
+            return [Event(n, "DeviceType.CPU") for n in names] + [kernel]
 
     monkeypatch.setattr(torch.profiler, "profile", FakeProfile)
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)

@@ -9,21 +9,15 @@ conv's output. The compiled case's baseline is the eager function (``metrics.fus
 import jax
 from jax import lax
 
-from bench.workloads.base import Built
-from bench.workloads.conv_add.spec import PAD, check_remap, compiled_against_eager
+from bench.workloads.conv_add.spec import PAD, channels_last_inputs, check_remap, eager_or_compiled, nchw_output
 
-_NCHW_TO_NHWC = (0, 2, 3, 1)
-_NHWC_TO_NCHW = (0, 3, 1, 2)
 _OIHW_TO_HWIO = (2, 3, 1, 0)
 _ACTIVATIONS = {"relu": jax.nn.relu, "silu": jax.nn.silu}
 
 
 def build(adapter, params, dtype, mode, inputs):
     check_remap(params, "jax")
-    x = adapter.from_numpy(inputs["x"].transpose(_NCHW_TO_NHWC), dtype)
-    w = adapter.from_numpy(inputs["weight"].transpose(_OIHW_TO_HWIO), dtype)
-    b = adapter.from_numpy(inputs["bias"], dtype)
-    r = adapter.from_numpy(inputs["residual"].transpose(_NCHW_TO_NHWC), dtype)
+    args = channels_last_inputs(adapter, inputs, dtype, _OIHW_TO_HWIO)
     stride, act = params["stride"], _ACTIVATIONS[params["act"]]
 
     def conv_add(x, w, b, r):
@@ -31,9 +25,5 @@ def build(adapter, params, dtype, mode, inputs):
                                      dimension_numbers=("NHWC", "HWIO", "NHWC"))
         return act(y + b + r)
 
-    to_numpy = lambda out: adapter.to_numpy(out).transpose(_NHWC_TO_NCHW)  # noqa: E731
     info = {"path": f"lax.conv_general_dilated + adds + jax.nn.{params['act']}", "layout": "NHWC/HWIO"}
-    if mode == "eager":
-        return Built(lambda: conv_add(x, w, b, r), info, to_numpy)
-    jitted = adapter.compile(conv_add)
-    return compiled_against_eager(lambda: jitted(x, w, b, r), lambda: conv_add(x, w, b, r), {**info, "compiler": "jax.jit"}, to_numpy)
+    return eager_or_compiled(adapter, mode, conv_add, args, info, "jax.jit", nchw_output(adapter))

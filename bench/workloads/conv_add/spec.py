@@ -130,10 +130,37 @@ def check_remap(params: dict[str, Any], framework: str) -> None:
         raise Unsupported(f"remap=false turns off TensorFlow's grappler remapper; {framework} has no grappler")
 
 
-def compiled_against_eager(compiled_fn, eager_fn, info: dict[str, Any], to_numpy=None):
-    """The Built of a compiled case whose baseline (for ``fusion_gain``) is the same function run eagerly."""
-    baseline = Built(eager_fn, {"path": "the same ops, eager (unfused)"}, to_numpy)
-    return Built(compiled_fn, {**info, "baseline": "eager"}, to_numpy, baseline=baseline, baseline_metric=FUSION_GAIN)
+NCHW_TO_NHWC = (0, 2, 3, 1)
+NHWC_TO_NCHW = (0, 3, 1, 2)
+
+
+def channels_last_inputs(adapter, inputs: dict[str, np.ndarray], dtype: str, weight_axes: tuple[int, ...]):
+    """(x, W, bias, residual) on the adapter's device: activations NHWC, W = OIHW transposed by ``weight_axes``."""
+    return (
+        adapter.from_numpy(inputs["x"].transpose(NCHW_TO_NHWC), dtype),
+        adapter.from_numpy(inputs["weight"].transpose(weight_axes), dtype),
+        adapter.from_numpy(inputs["bias"], dtype),
+        adapter.from_numpy(inputs["residual"].transpose(NCHW_TO_NHWC), dtype),
+    )
+
+
+def nchw_output(adapter):
+    """``Built.to_numpy`` for an NHWC output: back to the reference's NCHW, outside the timed call."""
+    return lambda out: adapter.to_numpy(out).transpose(NHWC_TO_NCHW)
+
+
+def eager_or_compiled(adapter, mode: str, conv_add, args: tuple, info: dict[str, Any], compiler: str,
+                      to_numpy=None, wrap=lambda call: call) -> Built:
+    """Eager: ``conv_add(*args)`` op by op. Compiled: ``adapter.compile(conv_add)``, with the eager call as
+    the baseline timed in the same case (``metrics.fusion_gain``). ``wrap`` adds per-call context (torch's
+    inference mode)."""
+    eager = wrap(lambda: conv_add(*args))
+    if mode == "eager":
+        return Built(eager, info, to_numpy)
+    compiled = adapter.compile(conv_add)
+    baseline = Built(eager, {"path": "the same ops, eager (unfused)"}, to_numpy)
+    return Built(wrap(lambda: compiled(*args)), {**info, "compiler": compiler, "baseline": "eager"}, to_numpy,
+                 baseline=baseline, baseline_metric=FUSION_GAIN)
 
 
 SPEC = ConvAdd()

@@ -10,32 +10,29 @@ eager function (``metrics.fusion_gain``).
 import torch
 import torch.nn.functional as F
 
-from bench.workloads.base import Built
-from bench.workloads.conv_add.spec import PAD, check_remap, compiled_against_eager
+from bench.workloads.conv_add.spec import PAD, check_remap, eager_or_compiled
 from bench.workloads.torch_ops import ops_of_one_call
 
 _ACTIVATIONS = {"relu": F.relu, "silu": F.silu}
 
 
+def _in_inference_mode(call):
+    def wrapped():
+        with torch.inference_mode():
+            return call()
+
+    return wrapped
+
+
 def build(adapter, params, dtype, mode, inputs):
     check_remap(params, "torch")
-    x, w, b, r = (adapter.from_numpy(inputs[name], dtype) for name in ("x", "weight", "bias", "residual"))
+    args = tuple(adapter.from_numpy(inputs[name], dtype) for name in ("x", "weight", "bias", "residual"))
     stride, act = params["stride"], _ACTIVATIONS[params["act"]]
 
     def conv_add(x, w, b, r):
         return act(F.conv2d(x, w, b, stride=stride, padding=PAD) + r)
 
-    def runner(fn):
-        def call():
-            with torch.inference_mode():
-                return fn(x, w, b, r)
-
-        return call
-
     info = {"path": f"F.conv2d + add + F.{params['act']}", "layout": "NCHW"}
-    if mode == "eager":
-        built = Built(runner(conv_add), info)
-    else:
-        built = compiled_against_eager(runner(adapter.compile(conv_add)), runner(conv_add), {**info, "compiler": "torch.compile"})
+    built = eager_or_compiled(adapter, mode, conv_add, args, info, "torch.compile", wrap=_in_inference_mode)
     built.info["ops"] = ops_of_one_call(built.fn, adapter.device)
     return built

@@ -20,7 +20,8 @@ _TO_BLHD = (0, 2, 1, 3)  # (B, H, L, D) <-> (B, L, H, D); its own inverse
 
 def _check_cudnn(adapter, dtype):
     if adapter.device != "cuda":
-        raise Unsupported(f"variant=cudnn needs CUDA (jax.nn.dot_product_attention implementation='cudnn'); this is jax:{adapter.device}")
+        raise Unsupported("variant=cudnn needs CUDA (jax.nn.dot_product_attention implementation='cudnn'); "
+                          f"this is jax:{adapter.device}")
     if dtype == "fp32":
         raise Unsupported("variant=cudnn needs fp16 or bf16 (cuDNN flash attention rejects fp32 Q/K/V)")
 
@@ -66,7 +67,8 @@ def build(adapter, params, dtype, mode, inputs):
         q, k, v = (adapter.from_numpy(inputs[name].transpose(_TO_BLHD), dtype) for name in ("q", "k", "v"))
 
         def attend(q, k, v):
-            return jax.nn.dot_product_attention(q, k, v, scale=scale, is_causal=params["causal"], implementation=implementation)
+            return jax.nn.dot_product_attention(q, k, v, scale=scale, is_causal=params["causal"],
+                                                implementation=implementation)
 
         info = {"path": f"jax.nn.dot_product_attention(implementation={implementation!r})", "layout": "BLHD",
                 "fused": implementation == "cudnn"}
