@@ -53,7 +53,7 @@ def tinygemm_scales_and_zeros(scale: np.ndarray, minimum: np.ndarray, dtype: str
     float64 minimum that the kernel's ``(q - 8)·scale + zero`` implies, for the reference.
     """
     zero = round_to(minimum + TINYGEMM_OFFSET * scale, dtype)
-    qsz = np.stack([scale.T, zero.T], axis=-1).astype(np.float32)
+    qsz = np.ascontiguousarray(np.stack([scale.T, zero.T], axis=-1), dtype=np.float32)  # kernels ignore strides
     minimum_seen = zero.astype(np.float64) - TINYGEMM_OFFSET * scale.astype(np.float64)
     return qsz, minimum_seen
 
