@@ -174,7 +174,7 @@ EXPECTED_PATH = {
 
 
 @pytest.mark.parametrize("framework", list(FRAMEWORK_MODULES))
-@pytest.mark.parametrize("scheme,dtype,mode", COMBOS, ids=lambda v: v["scheme"] + str(v.get("group", "")) if isinstance(v, dict) else v)
+@pytest.mark.parametrize("scheme,dtype,mode", COMBOS, ids=lambda v: v["scheme"] + (f"-g{v['group']}" if "group" in v else "") if isinstance(v, dict) else v)
 def test_every_framework_within_tolerance(framework, scheme, dtype, mode):
     record = run(framework, {**SHAPE, **scheme}, dtype, mode)
     assert record["status"] == "ok", record.get("reason")
@@ -184,8 +184,9 @@ def test_every_framework_within_tolerance(framework, scheme, dtype, mode):
     assert path.startswith(EXPECTED_PATH.get((framework, scheme["scheme"]), "")), path
     if framework in ("jax", "tensorflow") and scheme["scheme"] != "none":
         assert path.endswith({"jax": "in jax.jit", "tensorflow": "in tf.function"}[framework] if mode == "compiled" else "eager, op by op")
-    params = SPEC.normalize({**SHAPE, **scheme})
-    assert record["metrics"]["weight_bytes"] == pytest.approx(SPEC.bytes_moved(params, dtype) - 2 * (3 * 256 + 3 * 64))
+    # what the framework's own format holds: the spec's figure, except MLX's int8 (a bias per group)
+    held, spec_bytes = record["info"]["weight_bytes"], record["metrics"]["weight_bytes"]
+    assert held > spec_bytes if (framework, scheme["scheme"]) == ("mlx", "int8") else held == spec_bytes
 
 
 def test_torch_int4_reference_uses_the_zero_point_the_kernel_reads():
