@@ -35,6 +35,10 @@ class Built:
     # Turns the native output into NumPy arrays shaped like the reference (layout changes go here,
     # outside the timed region). Defaults to adapter.to_numpy on each leaf.
     to_numpy: Callable[[Any], Any] | None = None
+    # The inputs as the kernel sees them, when it re-expresses what make_inputs gave (e.g. a
+    # quantization zero point rounded to the kernel's dtype); the reference is computed from these.
+    # None: the reference uses make_inputs' arrays unchanged.
+    reference_inputs: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
