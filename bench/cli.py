@@ -18,6 +18,11 @@ COMMAND_MODULES = [
     "bench.commands.doctor",
     "bench.commands.list_cmd",
     "bench.commands.run",
+    "bench.commands.compare",
+    "bench.commands.ab",
+    "bench.commands.nightly",
+    "bench.commands.calibrate",
+    "bench.commands.export",
 ]
 
 
