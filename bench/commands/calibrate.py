@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench import suite as suites
@@ -109,7 +110,7 @@ def _table(result: CalibrationResult) -> Table:
     for column in ("case", "σ round", "rounds for ±3.5%", "false alarm 1st", "false alarm", "detected 1st", "detected"):
         table.add_column(column, justify="left" if column == "case" else "right", overflow="fold")
     for c in result.cases:
-        table.add_row(c.case_id, f"{c.sigma_round * 100:.2f}%", str(c.rounds_for_budget),
+        table.add_row(escape(c.case_id), f"{c.sigma_round * 100:.2f}%", str(c.rounds_for_budget),
                       f"{c.false_alarm_first.value * 100:.1f}%", f"{c.false_alarm.value * 100:.1f}%",
                       f"{c.detection_first.value * 100:.1f}%", f"{c.detection.value * 100:.1f}%")
     return table
