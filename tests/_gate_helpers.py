@@ -48,3 +48,26 @@ def write_run(folder: Path, doc: dict[str, Any]) -> Path:
 
 def lognormal(rng: np.random.Generator, n: int, median: float = 1e-3, sigma: float = 0.02) -> np.ndarray:
     return median * rng.lognormal(0.0, sigma, n)
+
+
+def tiny_suite(folder: Path, size: int = 128, min_samples: int = 10, budget_s: float = 0.05, canary: bool = False) -> Path:
+    """A one-case matmul suite on mlx:cpu (fastest worker start here), written to ``folder/tiny.toml``."""
+    path = folder / "tiny.toml"
+    path.write_text(f"""
+name = "tiny"
+backends = ["mlx:cpu"]
+[timing]
+warmup_s = 0.02
+min_warmup_calls = 2
+block_s = 0.005
+min_samples = {min_samples}
+max_samples = 20
+budget_s = {budget_s}
+canary = {str(canary).lower()}
+[[workload]]
+name = "matmul"
+dtypes = ["fp32"]
+modes = ["eager"]
+grid = {{ mnk = [[{size}, {size}, {size}]] }}
+""")
+    return path

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _gate_helpers import case, tiny_suite
 
-from _gate_helpers import case
 from bench.backends import parse_backend
 from bench.compare.ab import AbSettings, parse_stages, run_ab
 from bench.compare.decision import INCONCLUSIVE, NO_CHANGE, REGRESSION
@@ -110,29 +110,12 @@ def test_parse_stages():
     assert parse_stages("10,20,40") == (10, 20, 40)
 
 
-TINY_SUITE = """
-name = "tiny"
-backends = ["mlx:cpu"]
-[timing]
-warmup_s = 0.02
-min_warmup_calls = 2
-block_s = 0.005
-min_samples = 5
-max_samples = 20
-budget_s = 0.03
-[[workload]]
-name = "matmul"
-dtypes = ["fp32"]
-modes = ["eager"]
-grid = { mnk = [[128, 128, 128]] }
-"""
 
 
 @pytest.mark.slow
 def test_a_a_with_this_interpreter_decides_no_regression(tmp_path):
     """Both arms = sys.executable: real worker processes, interleaved; must exit 0 with no regression."""
-    suite = tmp_path / "tiny.toml"
-    suite.write_text(TINY_SUITE)
+    suite = tiny_suite(tmp_path, min_samples=5, budget_s=0.03, canary=True)
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
         [sys.executable, "-m", "bench", "ab", "--a", sys.executable, "--b", sys.executable, "--suite", str(suite),
@@ -156,3 +139,31 @@ def test_a_a_with_this_interpreter_decides_no_regression(tmp_path):
     later = json.loads(rounds["A"][-1].read_text())["cases"][0]
     assert first["timing"]["sync_canary"] is not None and later["timing"].get("sync_canary") is None  # canary in round 1 only
     assert len(rounds["A"]) < 5 or set(positions) == {0, 1}  # the order of the arms is drawn per round
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the worker's environment from /proc (Linux)")
+def test_checkout_root_goes_first_on_the_worker_path(tmp_path):
+    """--b-root: the arm's workers import ``bench`` from that checkout, ahead of this one."""
+    import os
+
+    from bench.commands.ab import checkout_env
+    from bench.runner.process import PROJECT_ROOT, WorkerProcess
+
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "__init__.py").write_text("")
+    env = checkout_env(str(tmp_path), "--b-root")
+    assert env == {"PYTHONPATH": str(tmp_path.resolve())}
+    worker = WorkerProcess(sys.executable, env)
+    try:
+        environ = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
+        path = next(v for v in environ if v.startswith(b"PYTHONPATH=")).decode()[len("PYTHONPATH="):].split(os.pathsep)
+        assert path[:2] == [str(tmp_path.resolve()), str(PROJECT_ROOT)]
+    finally:
+        worker.kill()
+
+
+def test_checkout_root_must_be_a_checkout(tmp_path, capsys):
+    from bench.cli import main
+
+    assert main(["ab", "--a", sys.executable, "--b", sys.executable, "--b-root", str(tmp_path)]) == 2
+    assert "not a siliconbench checkout" in capsys.readouterr().err

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
 
-from _gate_helpers import case, lognormal, run_doc, write_run
 from bench.cli import main
 
 SLOW = "matmul[n=b]/fp32/eager@torch:cpu"
@@ -158,8 +158,7 @@ def test_missing_and_broken_files_exit_2(tmp_path, runs, capsys):
 
 def test_real_run_compared_with_itself(tmp_path):
     """End to end through a worker: a real run of a tiny suite, compared with itself, exits 0."""
-    suite = tmp_path / "tiny.toml"
-    suite.write_text(TINY_SUITE)
+    suite = tiny_suite(tmp_path)
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-m", "bench", "run", "--suite", str(suite), "--out", str(tmp_path / "r")],
                    cwd=root, check=True, capture_output=True, timeout=300)
@@ -171,20 +170,3 @@ def test_real_run_compared_with_itself(tmp_path):
     assert result["kind"] == "no change" and result["estimate"]["ratio"] == 1.0
 
 
-TINY_SUITE = """
-name = "tiny"
-backends = ["mlx:cpu"]
-[timing]
-warmup_s = 0.02
-min_warmup_calls = 2
-block_s = 0.005
-min_samples = 10
-max_samples = 20
-budget_s = 0.05
-canary = false
-[[workload]]
-name = "matmul"
-dtypes = ["fp32"]
-modes = ["eager"]
-grid = { mnk = [[128, 128, 128]] }
-"""

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from _gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
 
-from _gate_helpers import case, lognormal, run_doc, write_run
 from bench.compare.comparison import compare_runs
 from bench.compare.decision import INCONCLUSIVE, REGRESSION
 from bench.compare.history import history_runs, rolling_baseline
@@ -127,28 +127,10 @@ def test_alerts_name_mismatches_and_new_failures():
     assert sorted(line.split()[0] for line in lines) == ["MISMATCH", "NEW"]
 
 
-TINY_SUITE = """
-name = "tiny-nightly"
-backends = ["mlx:cpu"]
-[timing]
-warmup_s = 0.02
-min_warmup_calls = 2
-block_s = 0.005
-min_samples = 10
-max_samples = 20
-budget_s = 0.05
-canary = false
-[[workload]]
-name = "matmul"
-dtypes = ["fp32"]
-modes = ["eager"]
-grid = { mnk = [[64, 64, 64]] }
-"""
 
 
 def test_nightly_end_to_end_builds_history_per_machine(tmp_path):
-    suite = tmp_path / "tiny.toml"
-    suite.write_text(TINY_SUITE)
+    suite = tiny_suite(tmp_path, size=64)
     root = Path(__file__).resolve().parent.parent
     argv = [sys.executable, "-m", "bench", "nightly", "--suite", str(suite), "--results", str(tmp_path / "results"),
             "--reports", str(tmp_path / "reports"), "--format", "json", "--confirm-rounds", "0"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _gate_helpers import case, lognormal, run_doc, write_run
+
 from bench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.compare.bootstrap import MIN_ROUNDS, RatioEstimate, _Pool, case_rng, pooled_median, ratio_ci
-from bench.compare.decision import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, decide, parse_threshold
+from bench.compare.bootstrap import (
+    MIN_ROUNDS,
+    RatioEstimate,
+    _Pool,
+    case_rng,
+    pooled_median,
+    ratio_ci,
+)
+from bench.compare.decision import (
+    IMPROVEMENT,
+    INCONCLUSIVE,
+    NO_CHANGE,
+    REGRESSION,
+    decide,
+    parse_threshold,
+)
 
 
 def est(ratio: float, low: float, high: float) -> RatioEstimate:

@@ -16,19 +16,29 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bench import suite as suites
-from bench.commands.common import parse_backends, resolve_interpreter
-from bench.commands.gate_args import add_decision_arguments, decision_settings
-from bench.commands.run import validate_workloads
+from bench.commands.common import resolve_interpreter
+from bench.commands.gate_args import (
+    add_decision_arguments,
+    add_selection_arguments,
+    decision_settings,
+    rounds_header,
+    selected_work,
+)
 from bench.compare.ab import parse_stages
-from bench.compare.calibration import POOL_ARM, POOL_PHASE, CalibrationResult, CalibrationSettings, collect_pool, simulate
+from bench.compare.calibration import (
+    POOL_ARM,
+    POOL_PHASE,
+    CalibrationResult,
+    CalibrationSettings,
+    collect_pool,
+    simulate,
+)
 from bench.compare.decision import parse_threshold
 from bench.compare.rounds import RoundRunner, same_interpreter
 from bench.compare.sides import collect
 from bench.results import read_runs
 from bench.results.store import new_run_id
 from bench.runner.orchestrator import RunOptions
-from bench.runner.run import plan
 
 NAME = "calibrate"
 HELP = "measure the gate on this machine: A/A false-alarm rate and detection rate of an injected slowdown"
@@ -38,9 +48,7 @@ TARGET_DETECTION = 0.95  # of injected +10 % slowdowns
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--suite", default="quick", help="suite name or TOML path (default: quick)")
-    parser.add_argument("--backend", action="append", metavar="B", help="backend(s) to run (default: the suite's)")
-    parser.add_argument("--workload", action="append", metavar="W", help="workload(s) to run (default: all in the suite)")
+    add_selection_arguments(parser, "quick")
     parser.add_argument("--interpreter", default=sys.executable, help="interpreter of both arms: a path or tox:ENV (default: this one)")
     parser.add_argument("--pool-rounds", type=int, default=40, help="A/A rounds to measure (default 40)")
     parser.add_argument("--stages", default="5,10", help="round pairs after which the simulated gate decides (default 5,10)")
@@ -52,7 +60,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="results/calibration", help="folder for the measured rounds (default results/calibration)")
     parser.add_argument("--check", action="store_true", help="exit 1 when the targets (<= 1%% false alarms, >= 95%% detection) are not met")
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
     add_decision_arguments(parser)
 
 
@@ -86,15 +93,9 @@ def _stored_pool(folder: str) -> tuple[dict, dict, Path]:
 
 
 def _measured_pool(args, console: Console) -> tuple[dict, dict, Path]:
-    from bench.cli import UsageError
-
-    suite = suites.load(args.suite)
-    work = dict(plan(suite, parse_backends(args.backend), validate_workloads(args.workload)))
-    if not work:
-        raise UsageError(f"{suite.path}: no cases match the chosen --backend/--workload")
+    suite, work = selected_work(args)
     out = Path(args.out) / new_run_id()
-    header = {"suite": suite.describe(), "options": {"case_timeout_s": args.timeout}, "calibration": True,
-              "backends_requested": [b.name for b in work]}
+    header = rounds_header(suite, work, args, calibration=True)
     runner = RoundRunner({POOL_ARM: same_interpreter(resolve_interpreter(args.interpreter, "--interpreter"))},
                          RunOptions(case_timeout_s=args.timeout), suite.timing, out, header, args.seed,
                          on_event=lambda msg: console.print(msg, markup=False))

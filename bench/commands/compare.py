@@ -6,7 +6,12 @@ Exit 1 with ``--fail-on-regression`` when a case regressed or the candidate's ou
 
 from __future__ import annotations
 
-from bench.commands.gate_args import add_decision_arguments, add_format_argument, decision_settings, print_comparison
+from bench.commands.gate_args import (
+    add_decision_arguments,
+    add_format_argument,
+    decision_settings,
+    print_comparison,
+)
 from bench.compare.comparison import compare_runs
 from bench.results import read_runs
 

@@ -6,12 +6,41 @@ import argparse
 
 from rich.console import Console
 
+from bench import suite as suites
+from bench.commands.common import parse_backends
+from bench.commands.run import validate_workloads
 from bench.compare.bootstrap import DEFAULT_RESAMPLES
 from bench.compare.comparison import Comparison
 from bench.compare.decision import parse_threshold
 from bench.compare.formatting import render
 
 FORMATS = ("table", "markdown", "json")
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser, default_suite: str, timeout: bool = True) -> None:
+    parser.add_argument("--suite", default=default_suite, help=f"suite name (suites/NAME.toml) or TOML path (default: {default_suite})")
+    parser.add_argument("--backend", action="append", metavar="B", help="backend(s) to run, e.g. torch:cpu (default: the suite's)")
+    parser.add_argument("--workload", action="append", metavar="W", help="workload(s) to run (default: all in the suite)")
+    if timeout:  # commands using add_runtime_arguments have it already
+        parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
+
+
+def selected_work(args: argparse.Namespace):
+    """(suite, {backend: [cases]}) chosen by --suite/--backend/--workload; UsageError when nothing matches."""
+    from bench.cli import UsageError
+    from bench.runner.run import plan
+
+    suite = suites.load(args.suite)
+    work = dict(plan(suite, parse_backends(args.backend), validate_workloads(args.workload)))
+    if not work:
+        raise UsageError(f"{suite.path}: no cases match the chosen --backend/--workload")
+    return suite, work
+
+
+def rounds_header(suite, work, args: argparse.Namespace, **extra) -> dict:
+    """Header of the run files a RoundRunner writes."""
+    return {"suite": suite.describe(), "options": {"case_timeout_s": args.timeout},
+            "backends_requested": [b.name for b in work], **extra}
 
 
 def add_decision_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,13 @@ from rich.console import Console
 
 from bench import suite as suites
 from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
-from bench.commands.gate_args import add_decision_arguments, add_format_argument, decision_settings, print_comparison
+from bench.commands.gate_args import (
+    add_decision_arguments,
+    add_format_argument,
+    add_selection_arguments,
+    decision_settings,
+    print_comparison,
+)
 from bench.commands.run import validate_workloads
 from bench.compare.formatting import to_json, to_markdown
 from bench.compare.history import history_runs, machine_folder
@@ -26,9 +32,7 @@ HELP = "nightly run: store in this machine's history, compare with its rolling b
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--suite", default="nightly", help="suite name or TOML path (default: nightly)")
-    parser.add_argument("--backend", action="append", metavar="B", help="backend(s) to run (default: the suite's)")
-    parser.add_argument("--workload", action="append", metavar="W", help="workload(s) to run (default: all in the suite)")
+    add_selection_arguments(parser, "nightly", timeout=False)
     parser.add_argument("--results", default="results", help="results folder; history goes to RESULTS/history/<machine_id>/ (default results)")
     parser.add_argument("--reports", default="reports", help="folder for the comparison and the report (default reports)")
     parser.add_argument("--baseline-runs", type=int, default=5, help="rolling baseline: the last N runs with the same context (default 5)")

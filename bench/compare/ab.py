@@ -14,7 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bench.compare.bootstrap import DEFAULT_RESAMPLES
-from bench.compare.comparison import KINDS, CaseResult, Comparison, apply_confirmation, compare_case, method_notes
+from bench.compare.comparison import (
+    KINDS,
+    CaseResult,
+    Comparison,
+    apply_confirmation,
+    compare_case,
+    method_notes,
+)
 from bench.compare.decision import INCONCLUSIVE, REGRESSION
 from bench.compare.rounds import Plan, RoundRunner
 from bench.runner.orchestrator import case_id

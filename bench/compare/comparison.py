@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.compare.bootstrap import DEFAULT_RESAMPLES, RatioEstimate, case_rng, ratio_ci
-from bench.compare.decision import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, decide
+from bench.compare.decision import (
+    IMPROVEMENT,
+    INCONCLUSIVE,
+    NO_CHANGE,
+    REGRESSION,
+    decide,
+)
 from bench.compare.sides import Side, collect, pair
 
 MISMATCH = "mismatch"  # the candidate's output is wrong: always a failure

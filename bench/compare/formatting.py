@@ -9,7 +9,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bench.compare.comparison import BASELINE_ONLY, CANDIDATE_ONLY, MISMATCH, NOT_COMPARED, CaseResult, Comparison
+from bench.compare.comparison import (
+    BASELINE_ONLY,
+    CANDIDATE_ONLY,
+    MISMATCH,
+    NOT_COMPARED,
+    CaseResult,
+    Comparison,
+)
 from bench.compare.decision import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
 from bench.summary import format_seconds
 

@@ -16,7 +16,12 @@ from typing import Any, Callable
 
 from bench.backends import parse_backend
 from bench.compare.comparison import (
-    MISMATCH, NOT_COMPARED, Comparison, apply_confirmation, compare_case, compare_runs,
+    MISMATCH,
+    NOT_COMPARED,
+    Comparison,
+    apply_confirmation,
+    compare_case,
+    compare_runs,
 )
 from bench.compare.decision import INCONCLUSIVE, REGRESSION
 from bench.compare.history import history_runs, machine_folder, rolling_baseline

@@ -38,10 +38,13 @@ class RoundRunner:
     """Runs rounds for arms ``{label: {framework: interpreter}}``; collects ``sides[phase][arm][case_id]``.
 
     An arm's map may be empty or partial: missing frameworks run under this interpreter.
+    ``arm_env`` adds environment variables per arm, e.g. ``PYTHONPATH`` naming the checkout whose
+    ``bench`` package that arm's workers import.
     """
 
     def __init__(self, arms: dict[str, dict[str, str]], options: RunOptions, timing: TimingConfig, out_dir: str | Path,
-                 header: dict[str, Any], seed: int = 0, on_event: Callable[[str], None] | None = None):
+                 header: dict[str, Any], seed: int = 0, on_event: Callable[[str], None] | None = None,
+                 arm_env: dict[str, dict[str, str]] | None = None):
         self.arms = dict(arms)
         self.timing = timing
         self.out_dir = Path(out_dir)
@@ -50,7 +53,8 @@ class RoundRunner:
         self.environment = capture(precision_policy(options))
         self.header = {**header, "environment": self.environment, "timing_config": timing.to_dict()}
         self.orchestrators = {
-            arm: Orchestrator(dataclasses.replace(options, pythons=dict(pythons)), timing)
+            arm: Orchestrator(dataclasses.replace(options, pythons=dict(pythons),
+                                                  extra_env={**options.extra_env, **(arm_env or {}).get(arm, {})}), timing)
             for arm, pythons in self.arms.items()
         }
         self.canary_done: set[tuple[str, str]] = set()
