@@ -156,6 +156,7 @@ def test_missing_and_broken_files_exit_2(tmp_path, runs, capsys):
     assert "no run files" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_real_run_compared_with_itself(tmp_path):
     """End to end through a worker: a real run of a tiny suite, compared with itself, exits 0."""
     suite = tiny_suite(tmp_path)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from _gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
 
 from bench.compare.comparison import compare_runs
@@ -129,6 +130,7 @@ def test_alerts_name_mismatches_and_new_failures():
 
 
 
+@pytest.mark.slow
 def test_nightly_end_to_end_builds_history_per_machine(tmp_path):
     suite = tiny_suite(tmp_path, size=64)
     root = Path(__file__).resolve().parent.parent

@@ -93,6 +93,7 @@ def plugin_args() -> list[str]:
     return [] if installed else ["-p", "bench.pytest_plugin"]
 
 
+@pytest.mark.slow
 def test_fixture_times_a_user_callable_and_saves_a_run(tmp_path):
     (tmp_path / "test_user.py").write_text(USER_TEST)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
