@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gate_helpers import case, tiny_suite
+from tests._gate_helpers import case, tiny_suite
 
 from bench.backends import parse_backend
 from bench.compare.ab import AbSettings, parse_stages, run_ab

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _gate_helpers import case, run_doc, write_run
+from tests._gate_helpers import case, run_doc, write_run
 
 from bench.cli import main
 from bench.compare.calibration import CalibrationSettings, Rate, sigma_round, simulate

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
+from tests._gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
 
 from bench.cli import main
 
