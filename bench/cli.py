@@ -19,6 +19,11 @@ COMMAND_MODULES = [
     "bench.commands.list_cmd",
     "bench.commands.run",
     "bench.commands.report",
+    "bench.commands.compare",
+    "bench.commands.ab",
+    "bench.commands.nightly",
+    "bench.commands.calibrate",
+    "bench.commands.export",
 ]
 
 

@@ -41,6 +41,10 @@ class Built:
     # ``metrics[baseline_metric]``; the baseline's own record goes in the case's ``baseline`` field.
     baseline: "Built | None" = None
     baseline_metric: str = "speedup_vs_baseline"
+    # The inputs as the kernel sees them, when it re-expresses what make_inputs gave (e.g. a
+    # quantization zero point rounded to the kernel's dtype); the reference is computed from these.
+    # None: the reference uses make_inputs' arrays unchanged.
+    reference_inputs: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
