@@ -34,18 +34,24 @@ def _build(adapter: Adapter, spec, impl, params: dict, case: Case):
     return inputs, built
 
 
-def _check(adapter: Adapter, spec, built: Built, ref: Any, tol: float) -> dict[str, Any]:
-    """One call of ``built.fn`` compared with the reference (rule 2: before any timing)."""
+def _check(adapter: Adapter, spec, built: Built, ref: Any, tol: float) -> tuple[dict[str, Any], float]:
+    """One call of ``built.fn`` compared with the reference (rule 2: before any timing).
+
+    Returns the correctness record and the seconds the call took: the very first call, so it
+    includes tracing and compilation.
+    """
+    start = time.perf_counter()
     out = built.fn()
     adapter.synchronize(out)
+    seconds = time.perf_counter() - start
     rel = spec.relative_error(_to_numpy(adapter, built, out), ref)
-    return {"rel_error": rel, "tolerance": tol, "passed": bool(rel <= tol)}  # NaN fails
+    return {"rel_error": rel, "tolerance": tol, "passed": bool(rel <= tol)}, seconds  # NaN fails
 
 
 def _baseline(adapter: Adapter, spec, baseline: Built, ref: Any, tol: float, config: TimingConfig) -> dict[str, Any]:
     """Check and time the case's baseline (``Built.baseline``) right after the case itself."""
     record: dict[str, Any] = {"status": "ok", "info": baseline.info}
-    record["correctness"] = _check(adapter, spec, baseline, ref, tol)
+    record["correctness"], _ = _check(adapter, spec, baseline, ref, tol)
     if not record["correctness"]["passed"]:
         record["status"] = "mismatch"
         return record
@@ -95,7 +101,7 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, An
         ref_inputs = inputs if built.reference_inputs is None else built.reference_inputs
         ref = spec.reference(params, case.dtype, ref_inputs)
         tol = spec.tolerance(case.dtype, adapter.allow_tf32)
-        record["correctness"] = _check(adapter, spec, built, ref, tol)
+        record["correctness"], first_call_s = _check(adapter, spec, built, ref, tol)
         if not record["correctness"]["passed"]:
             rel = record["correctness"]["rel_error"]
             record.update(status="mismatch", reason=f"relative error {rel:.3g} exceeds tolerance {tol:.3g}")
@@ -103,6 +109,7 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, An
 
         adapter.reset_peak_memory()
         timing = measure(adapter, built.fn, config)
+        timing["first_call_s"] = first_call_s  # compilation included; measure's own first call came after it
         record["memory"] = adapter.peak_memory()
         if config.canary:
             canary = _canary(adapter, spec, impl, case, params, timing, config)
