@@ -16,6 +16,10 @@ from typing import Any, Callable, ContextManager
 from bench.backends.base import Adapter
 
 
+# Name of the annotation around the profiled calls (trace-based profilers keep only events inside it).
+REGION_MARK = "siliconbench::region"
+
+
 @dataclass
 class RegionPlan:
     calls: int | None = None  # fixed number of profiled calls; None: sized from target_s

@@ -27,10 +27,11 @@ from bench.workloads.base import Case
 
 
 def eligible(record: dict[str, Any]) -> bool:
-    """Profile ok cases; on torch:mps also those unsupported by the benchmark, which the profile may
-    run with PyTorch's CPU fallback on (that is the fallback story: a missing kernel, made visible)."""
+    """Profile cases whose output passed the correctness check and was timed (a failed sync canary
+    does not stop a profile); on torch:mps also cases the benchmark found unsupported, which the
+    profile runs with PyTorch's CPU fallback on (the fallback story: a missing kernel, made visible)."""
     backend = record.get("backend") or {}
-    if record.get("status") == "ok":
+    if (record.get("correctness") or {}).get("passed") and record.get("timing"):
         return True
     return backend.get("framework") == "torch" and backend.get("device") == "mps" and record.get("status") == "unsupported"
 

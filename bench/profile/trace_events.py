@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from bench.profile.region import REGION_MARK
 from bench.profile.summary import DEVICE_TO_DEVICE, DEVICE_TO_HOST, HOST_TO_DEVICE, ProfileSummary
 
 # CUPTI copy events as XLA/TSL's collector names them, with ``memcpy_details = "kind_src:… size:N …"``
@@ -108,3 +109,21 @@ def add_cupti_copies(summary: ProfileSummary, device_events: Iterable[TraceEvent
         if direction:
             size = _MEMCPY_SIZE.search(str(event.args.get("memcpy_details", "")))
             summary.add_copy(direction, int(size[1]) if size else 0, event.dur_us / 1e6)
+
+
+def in_window(events: list[TraceEvent], mark: str) -> list[TraceEvent] | None:
+    """Events that lie inside the (first) event named ``mark``, the mark excluded; None without the mark."""
+    marks = [e for e in events if e.name == mark]
+    if not marks:
+        return None
+    start, end = marks[0].start_us - _EDGE_US, marks[0].end_us + _EDGE_US
+    return [e for e in events if e.name != mark and e.start_us >= start and e.end_us <= end]
+
+
+def region_events(summary: ProfileSummary, events: list[TraceEvent]) -> list[TraceEvent]:
+    """The events inside the region annotation; all of them (with a note) if the annotation is missing."""
+    inside = in_window(events, REGION_MARK)
+    if inside is None:
+        summary.notes.append(f"no {REGION_MARK} annotation in the trace: the warm-up call inside the trace is counted too")
+        return events
+    return inside
