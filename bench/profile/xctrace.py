@@ -39,7 +39,7 @@ SIGNPOST_SCHEMAS = ("os-signpost-interval", "OSSignpostIntervals")
 SUBSYSTEM = "PyTorchMPS"
 OPERATION, COPY, FALLBACK = "PyTorchOperationIntervals", "PyTorchCopyIntervals", "PyTorchCPUFallbackIntervals"
 
-_COPY_MESSAGE = re.compile(r"(?:Blit|Mem)Copy(?:Sync)?: (\w+)\S* --> (\w+)\S*.*\(len=(\d+(?:\.\d+)? \w+)")
+_COPY_MESSAGE = re.compile(r"(?:Blit|Mem)Copy(?:Sync)?: (\w+).*? --> (\w+).*\(len=(\d+(?:\.\d+)? \w+)")
 _FALLBACK_PREFIX = "CPU Fallback::"
 
 

@@ -7,6 +7,7 @@ compile for the device, so on a GPU its input is copied to the host and the resu
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from bench.workloads.base import Built
 from bench.workloads.fallback_act.spec import LAMBDA, softshrink
@@ -16,8 +17,14 @@ def native_softshrink(h):
     return jnp.where(h > LAMBDA, h - LAMBDA, jnp.where(h < -LAMBDA, h + LAMBDA, jnp.zeros_like(h)))
 
 
+def _numpy_softshrink(h):
+    # Eager pure_callback may hand over jax Arrays; computing on them would dispatch JAX ops from the
+    # callback thread and can deadlock against the queued calls, so convert to NumPy first.
+    return softshrink(np.asarray(h))
+
+
 def host_softshrink(h):
-    return jax.pure_callback(softshrink, jax.ShapeDtypeStruct(h.shape, h.dtype), h)
+    return jax.pure_callback(_numpy_softshrink, jax.ShapeDtypeStruct(h.shape, h.dtype), h)
 
 
 def build(adapter, params, dtype, mode, inputs):
