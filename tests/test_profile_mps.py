@@ -101,7 +101,16 @@ def test_empty_tables_and_missing_tables():
     assert log.tables == {"ops", "fallbacks", "copies"} and not log.ops and not log.fallbacks
     summary = ProfileSummary(mps.TOOL, "mps", calls=1, case_time_s=1.0)
     mps.apply_log(summary, mps.parse_log("just a warning line\n"))
-    assert summary.status == "error" and "no MPS profiler tables" in summary.reason
+    assert not summary.ops and mps.NO_TABLES in summary.notes
+
+
+def test_parent_marks_the_profile_failed_without_tables_or_signposts(monkeypatch, tmp_path):
+    monkeypatch.setattr(launch, "_run_child", lambda *a: ProfileSummary(mps.TOOL, "mps", calls=3, case_time_s=0.001))
+    from bench.workloads.base import Case
+
+    case = Case.make("matmul", {"m": 8, "n": 8, "k": 8}, "fp32", "eager")
+    summary = launch.profile_case(BackendName("torch", "mps"), case, tmp_path / "c", tmp_path, launch.ProfileOptions())
+    assert summary.status == "error" and summary.reason == mps.NO_TABLES
 
 
 def test_sizes_and_op_names():

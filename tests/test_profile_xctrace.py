@@ -145,3 +145,49 @@ def test_private_messages_are_noted():
     summary = ProfileSummary(xctrace.TOOL, "mps")
     assert xctrace.apply_intervals(summary, xctrace.iter_rows(io.BytesIO(xml.encode()))) == 1
     assert summary.ops[0].name == "<private>" and any("120162" in n for n in summary.notes)
+
+
+def test_profile_case_under_xctrace_records_then_exports_signposts(monkeypatch, tmp_path):
+    """launch.profile_case with --xctrace on macOS: the child is launched by xctrace record, then the
+    TOC is read, the signpost table exported and parsed into extra['signposts']."""
+    from bench.backends import BackendName
+    from bench.profile import launch, mps
+    from bench.workloads.base import Case
+
+    monkeypatch.setattr(launch.platform, "system", lambda: "Darwin")
+    seen = {}
+
+    def fake_child(command, env, cwd, reply_path, stderr_path, timeout_s, tool, device):
+        seen["record"] = command
+        Path(command[command.index("--output") + 1]).mkdir()  # xctrace writes the .trace bundle
+        assert env["PYTORCH_MPS_LOG_PROFILE_INFO"] == "8" and env["PYTORCH_ENABLE_MPS_FALLBACK"] == "1"
+        return ProfileSummary(mps.TOOL, "mps", calls=3, case_time_s=0.002, extra={"signpost_calls": 2})
+
+    class Done:
+        def __init__(self, stdout=""):
+            self.returncode, self.stdout = 0, stdout
+
+    def fake_run(cmd, **kwargs):
+        seen.setdefault("exports", []).append(cmd)
+        if "--toc" in cmd:
+            return Done('<trace-toc><run number="1"><data><table schema="os-signpost-interval"/></data></run></trace-toc>')
+        Path(cmd[cmd.index("--output") + 1]).write_text(EXPORT, encoding="utf-8")
+        return Done()
+
+    monkeypatch.setattr(launch, "_run_child", fake_child)
+    monkeypatch.setattr(launch.subprocess, "run", fake_run)
+    case = Case.make("fallback_act", {"batch": 64, "dim": 128, "hidden": 512, "act": "host"}, "fp32", "eager")
+    summary = launch.profile_case(BackendName("torch", "mps"), case, tmp_path / "c", tmp_path, launch.ProfileOptions(xctrace=True))
+
+    record = seen["record"]
+    assert record[:3] == ["xcrun", "xctrace", "record"] and "os_signpost" in record
+    assert record[record.index("--launch") + 2:][1:3] == ["-m", "bench.profile.child"]
+    assert "--env" in record and "PYTORCH_MPS_LOG_PROFILE_INFO=8" in record
+    toc, export = seen["exports"]
+    assert "--toc" in toc and export[export.index("--xpath") + 1].endswith('[@schema="os-signpost-interval"]')
+    signposts = summary.extra["signposts"]
+    assert signposts["calls"] == 2
+    assert any(op["fallback"] and op["name"] == "siliconbench::softshrink_host" for op in signposts["ops"])
+    assert "c/mps.trace" in summary.artifacts and "c/signposts.xml" in summary.artifacts
+    # The MPS log was empty in this fake: the signposts stand in for the op table.
+    assert summary.status == "ok" and any(op.fallback for op in summary.ops)

@@ -15,12 +15,10 @@ What the events look like (verified on jax 0.10.2 CPU; CUDA per the reference, v
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bench.profile.fallback import is_host_callback
-from bench.profile.region import REGION_MARK, ProfileContext, prepare, timed_calls
+from bench.profile.region import ProfileContext, annotated_region, prepare
 from bench.profile.summary import ProfileSummary
-from bench.profile.trace_events import CUPTI_COPIES, TraceEvent, add_cupti_copies, complete_events, load_chrome_trace, region_events, self_times
+from bench.profile.trace_events import CUPTI_COPIES, TraceEvent, add_cupti_copies, complete_events, load_chrome_trace, newest_output, region_events, self_times
 
 TOOL = "jax.profiler"
 TRACE_DIR = "jax_trace"
@@ -35,20 +33,12 @@ def profile(adapter, fn, ctx: ProfileContext) -> ProfileSummary:
         options.python_tracer_level = 0  # Python call events would swamp the trace and slow eager calls
     calls = prepare(adapter, fn, ctx.plan)
     with jax.profiler.trace(str(log_dir), profiler_options=options):
-        timed_calls(adapter, fn, 1)  # the profiler's start-up lands here, outside the region
-        with jax.profiler.TraceAnnotation(REGION_MARK):
-            wall = timed_calls(adapter, fn, calls)
-    traces = find_traces(log_dir)
+        wall = annotated_region(adapter, fn, calls, jax.profiler.TraceAnnotation)
     summary = ProfileSummary(TOOL, adapter.device, calls=calls, case_time_s=wall / calls, artifacts=[ctx.rel(log_dir)])
-    if not traces:
-        summary.status, summary.reason = "error", f"jax.profiler.trace wrote no *.trace.json.gz under {log_dir}"
-        return summary
-    summarize_events(summary, region_events(summary, complete_events(load_chrome_trace(traces[-1]))))
+    trace = newest_output(summary, log_dir, "*.trace.json.gz")
+    if trace:
+        summarize_events(summary, region_events(summary, complete_events(load_chrome_trace(trace))))
     return summary
-
-
-def find_traces(log_dir: Path) -> list[Path]:
-    return sorted(log_dir.glob("plugins/profile/*/*.trace.json.gz"))
 
 
 def _on_device(event: TraceEvent) -> bool:

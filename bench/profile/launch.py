@@ -97,12 +97,15 @@ def profile_case(backend: BackendName, case: Case, artifact_dir: Path, artifact_
     summary = _run_child(command, env, artifact_dir, reply_path, stderr_path, options.timeout_s, TOOLS[backend.framework], backend.device)
     stderr_text = stderr_path.read_text(encoding="utf-8", errors="replace") if stderr_path.exists() else ""
     if summary.status == "ok" and summary.tool == mps.TOOL:
-        summary.extra["mps_log_tables"] = sorted(mps.parse_log(stderr_text).tables)
-        mps.apply_log(summary, mps.parse_log(stderr_text))
+        log = mps.parse_log(stderr_text)
+        summary.extra["mps_log_tables"] = sorted(log.tables)
+        mps.apply_log(summary, log)
     if options.xctrace and not use_xctrace:
         summary.notes.append("--xctrace applies to torch on macOS (Instruments' xctrace); not recorded here")
     elif use_xctrace:
         _add_signposts(summary, trace_path, artifact_dir, artifact_root)
+    if summary.status == "ok" and summary.tool == mps.TOOL and not summary.ops:
+        summary.status, summary.reason = "error", mps.NO_TABLES
     summary.artifacts.append(_rel(stderr_path, artifact_root))
     request_path.unlink(missing_ok=True)
     reply_path.unlink(missing_ok=True)

@@ -92,6 +92,14 @@ def timed_calls(adapter: Adapter, fn: Callable[[], Any], calls: int,
     return time.perf_counter() - t0
 
 
+def annotated_region(adapter: Adapter, fn: Callable[[], Any], calls: int, annotation: Callable[[str], ContextManager]) -> float:
+    """Inside a running trace: one call that absorbs the profiler's start-up, then ``calls`` calls
+    inside ``annotation(REGION_MARK)`` (the window the summary keeps). Returns the region's wall time."""
+    timed_calls(adapter, fn, 1)
+    with annotation(REGION_MARK):
+        return timed_calls(adapter, fn, calls)
+
+
 def prepare(adapter: Adapter, fn: Callable[[], Any], plan: RegionPlan) -> int:
     """Warm up and return how many calls the profiled region should make."""
     return plan.choose_calls(warm_up(adapter, fn, plan))

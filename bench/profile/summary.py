@@ -19,7 +19,6 @@ device timeline and are listed but not counted.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable

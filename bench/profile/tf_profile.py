@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.profile.fallback import is_tf_host_only
-from bench.profile.region import REGION_MARK, ProfileContext, prepare, timed_calls
+from bench.profile.region import ProfileContext, annotated_region, prepare
 from bench.profile.summary import ProfileSummary
-from bench.profile.trace_events import TraceEvent, add_cupti_copies, region_events, self_times
+from bench.profile.trace_events import TraceEvent, add_cupti_copies, newest_output, region_events, self_times
 
 TOOL = "tf.profiler.experimental"
 TRACE_DIR = "tf_trace"
@@ -40,17 +40,13 @@ def profile(adapter, fn, ctx: ProfileContext) -> ProfileSummary:
     calls = prepare(adapter, fn, ctx.plan)
     tf.profiler.experimental.start(str(log_dir), options=options)
     try:
-        timed_calls(adapter, fn, 1)  # the profiler's start-up lands here, outside the region
-        with tf.profiler.experimental.Trace(REGION_MARK):
-            wall = timed_calls(adapter, fn, calls)
+        wall = annotated_region(adapter, fn, calls, tf.profiler.experimental.Trace)
     finally:
         tf.profiler.experimental.stop()
     summary = ProfileSummary(TOOL, adapter.device, calls=calls, case_time_s=wall / calls, artifacts=[ctx.rel(log_dir)])
-    planes = sorted(log_dir.glob("plugins/profile/*/*.xplane.pb"))
-    if not planes:
-        summary.status, summary.reason = "error", f"tf.profiler wrote no *.xplane.pb under {log_dir}"
-        return summary
-    summarize_events(summary, region_events(summary, xplane_events(planes[-1])))
+    plane = newest_output(summary, log_dir, "*.xplane.pb")
+    if plane:
+        summarize_events(summary, region_events(summary, xplane_events(plane)))
     return summary
 
 

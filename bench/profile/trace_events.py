@@ -127,3 +127,12 @@ def region_events(summary: ProfileSummary, events: list[TraceEvent]) -> list[Tra
         summary.notes.append(f"no {REGION_MARK} annotation in the trace: the warm-up call inside the trace is counted too")
         return events
     return inside
+
+
+def newest_output(summary: ProfileSummary, log_dir: Path, pattern: str) -> Path | None:
+    """The newest ``log_dir/plugins/profile/<run>/<pattern>`` file; marks the summary failed if none."""
+    found = sorted(Path(log_dir).glob(f"plugins/profile/*/{pattern}"))
+    if not found:
+        summary.status, summary.reason = "error", f"{summary.tool} wrote no {pattern} under {log_dir}"
+        return None
+    return found[-1]
