@@ -195,3 +195,15 @@ def test_profiler_module_choice():
     assert child.profiler_module("torch", "cuda") is torch_profile
     assert child.profiler_module("jax", "cuda") is jax_profile and child.profiler_module("tensorflow", "gpu") is tf_profile
     assert child.profiler_module("mlx", "gpu") is mlx_profile
+
+
+def test_jax_gpu_kernels_without_hlo_stats_and_derived_lines():
+    gpu = "/device:GPU:0"
+    events = [
+        TraceEvent("cutlass_gemm_kernel", 0, 10, gpu, "Stream #14(Compute)", (2, 14), {}),  # no hlo_op stat
+        TraceEvent("dot.1", 0, 10, gpu, "XLA Ops", (2, 99), {"hlo_op": "dot.1"}),  # derived line: same time again
+    ]
+    summary = ProfileSummary("jax.profiler", "cuda", calls=1, case_time_s=10e-6)
+    jax_profile.summarize_events(summary, events)
+    assert [(op.name, op.device) for op in summary.ops] == [("cutlass_gemm_kernel", "cuda")]
+    assert summary.coverage == pytest.approx(1.0)

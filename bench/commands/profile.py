@@ -67,9 +67,8 @@ def profile_options(args) -> ProfileOptions:
 def summary_table(title: str, summary: ProfileSummary, top: int = 8) -> Table:
     """Top ops (fallbacks always), then copies; names escaped for rich markup."""
     coverage = summary.coverage
-    table = Table(title=escape(title), caption=escape(
-        f"{summary.tool}: {summary.calls} calls, {format_seconds(summary.case_time_s)}/call, "
-        f"coverage {coverage:.0%}" if coverage is not None else f"{summary.tool}: {summary.status} {summary.reason or ''}"))
+    caption = f"{summary.tool}: {summary.calls} calls, {format_seconds(summary.case_time_s)}/call"
+    table = Table(title=escape(title), caption=escape(caption + (f", coverage {coverage:.0%}" if coverage is not None else "")))
     for column, justify in (("op", "left"), ("device", "left"), ("count", "right"), ("total", "right"), ("mean", "right"), ("share", "right"), ("fallback", "left")):
         table.add_column(column, justify=justify, overflow="fold")
     ops = summary.sorted_ops()
@@ -103,10 +102,14 @@ def run(args) -> int:
     out = Console(width=max(Console().width, 120))
 
     def show(record, summary: ProfileSummary) -> None:
-        out.print(summary_table(f"{record['case_id']} ({summary.status})", summary))
+        if summary.status == "ok":
+            out.print(summary_table(record["case_id"], summary))
+        else:
+            out.print(f"{record['case_id']}: profile {summary.status}: {summary.reason}", markup=False)
 
     summaries = profile_run(outcome, run_options, options, on_case=show)
     if not summaries:
-        console.print("nothing profiled: no case ran ok (see the run file for the reasons)", markup=False)
+        reasons = sorted({f"{c['status']}: {c.get('reason')}" for c in outcome.cases})
+        console.print("nothing profiled: no case passed its benchmark; " + "; ".join(reasons), markup=False)
     console.print(f"results: {outcome.path}; profiles: {Path(outcome.path).parent / (outcome.run_id + '.profile')}", markup=False)
     return 1 if any(s.status in FAILED for s in summaries.values()) else 0

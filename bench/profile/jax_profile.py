@@ -45,15 +45,27 @@ def _on_device(event: TraceEvent) -> bool:
     return event.process.startswith("/device:")
 
 
+def _is_op(event: TraceEvent) -> bool:
+    """A kernel on a device stream (copies aside), or on the host an executed XLA op (``hlo_op``).
+
+    Device lines other than ``Stream #…`` (xprof may derive "XLA Ops"/"XLA Modules" lines from the
+    kernels) are left out so that kernel time is not counted twice.
+    """
+    if _on_device(event):
+        return event.thread.startswith("Stream") and event.name not in CUPTI_COPIES
+    return "hlo_op" in event.args
+
+
 def summarize_events(summary: ProfileSummary, events: list[TraceEvent]) -> None:
     """XLA ops (events with ``hlo_op``) by self time, copies with bytes, host callbacks flagged."""
     add_cupti_copies(summary, [e for e in events if _on_device(e)])
-    ops = self_times(events, lambda e: "hlo_op" in e.args and e.name not in CUPTI_COPIES)
+    ops = self_times(events, _is_op)
     for event, self_us in ops:
-        hlo_op = str(event.args["hlo_op"])
+        hlo_op = str(event.args.get("hlo_op", ""))
         device = summary.device if _on_device(event) else "cpu"
         fallback = is_host_callback(hlo_op, summary.device)
-        detail = f"{event.args.get('hlo_module', '')}/{hlo_op}" if event.name != hlo_op else str(event.args.get("hlo_module", "")) or None
+        module = str(event.args.get("hlo_module", ""))
+        detail = (f"{module}/{hlo_op}" if hlo_op and event.name != hlo_op else module) or None
         summary.add_op(event.name, self_us / 1e6, device=device, fallback=fallback, detail=detail)
     if summary.device != "cpu":
         summary.notes.append("host-side XLA events (device cpu) overlap the device timeline; coverage counts device ops, copies and host callbacks")
