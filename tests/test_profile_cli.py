@@ -53,11 +53,11 @@ def only_run_file(out: Path) -> dict:
 
 def test_profile_command_writes_artifacts_summary_and_profile_key(tmp_path, suite):
     out = tmp_path / "results"
-    proc = siliconbench("profile", "--workload", "matmul", "--backend", "torch:cpu", "--suite", str(suite), "--out", str(out), "--calls", "8", cwd=tmp_path)
+    proc = siliconbench("profile", "--workload", "matmul", "--backend", "torch:cpu", "--suite", str(suite), "--out", str(out), "--calls", "40", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (case,) = only_run_file(out)["cases"]
     profile = case["profile"]
-    assert profile["status"] == "ok" and profile["tool"] == "torch.profiler" and profile["calls"] == 8
+    assert profile["status"] == "ok" and profile["tool"] == "torch.profiler" and profile["calls"] == 40
     assert 0.85 <= profile["coverage"] <= 1.15
     assert profile["ops"][0]["name"] == "aten::mm"
     summary = json.loads((out / profile["summary"]).read_text())
