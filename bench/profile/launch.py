@@ -21,6 +21,7 @@ from typing import Any
 from bench.backends import BackendName
 from bench.profile import mps, mlx_profile, xctrace
 from bench.profile.child import TOOLS
+from bench.profile.region import relative_path
 from bench.profile.summary import ProfileSummary, unavailable
 from bench.runner.orchestrator import worker_env
 from bench.runner.process import PROJECT_ROOT, _describe_exit
@@ -66,13 +67,6 @@ def case_slug(case: Case, backend: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.=,@" else "_" for c in text)
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def profile_case(backend: BackendName, case: Case, artifact_dir: Path, artifact_root: Path, options: ProfileOptions,
                  python: str | None = None, allow_tf32: bool = False) -> ProfileSummary:
     """Profile one case in a fresh child; write ``summary.json`` next to its artifacts; return the summary."""
@@ -106,10 +100,10 @@ def profile_case(backend: BackendName, case: Case, artifact_dir: Path, artifact_
         _add_signposts(summary, trace_path, artifact_dir, artifact_root)
     if summary.status == "ok" and summary.tool == mps.TOOL and not summary.ops:
         summary.status, summary.reason = "error", mps.NO_TABLES
-    summary.artifacts.append(_rel(stderr_path, artifact_root))
+    summary.artifacts.append(relative_path(stderr_path, artifact_root))
     request_path.unlink(missing_ok=True)
     reply_path.unlink(missing_ok=True)
-    summary.extra["summary_path"] = _rel(artifact_dir / SUMMARY_NAME, artifact_root)
+    summary.extra["summary_path"] = relative_path(artifact_dir / SUMMARY_NAME, artifact_root)
     summary.write(artifact_dir / SUMMARY_NAME)
     return summary
 
@@ -142,7 +136,7 @@ def _add_signposts(summary: ProfileSummary, trace_path: Path, artifact_dir: Path
     if not trace_path.exists():
         summary.notes.append(f"xctrace wrote no {trace_path.name}")
         return
-    summary.artifacts.append(_rel(trace_path, artifact_root))
+    summary.artifacts.append(relative_path(trace_path, artifact_root))
     toc = subprocess.run(xctrace.toc_command(trace_path), capture_output=True, text=True, timeout=300)
     schema = xctrace.signpost_schema(toc.stdout) if toc.returncode == 0 and toc.stdout.strip() else None
     if schema is None:
@@ -157,6 +151,6 @@ def _add_signposts(summary: ProfileSummary, trace_path: Path, artifact_dir: Path
     used = xctrace.apply_intervals(signposts, xctrace.iter_rows(xml_path))
     signposts.notes.append(f"{used} PyTorchMPS intervals from table {schema}")
     summary.extra["signposts"] = signposts.to_dict()
-    summary.artifacts.append(_rel(xml_path, artifact_root))
+    summary.artifacts.append(relative_path(xml_path, artifact_root))
     if not summary.ops:  # the MPS log was lost: the signposts are the op table
         summary.ops, summary.copies = signposts.ops, signposts.copies

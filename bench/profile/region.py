@@ -47,10 +47,15 @@ class ProfileContext:
     calls_made: Callable[[], int] = lambda: 0  # every call of the workload in this process so far
 
     def rel(self, path: Path) -> str:
-        try:
-            return str(Path(path).resolve().relative_to(self.artifact_root.resolve()))
-        except ValueError:
-            return str(path)
+        return relative_path(path, self.artifact_root)
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it (how summaries name artifacts), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def counted(fn: Callable[[], Any]) -> tuple[Callable[[], Any], Callable[[], int]]:
