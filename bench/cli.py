@@ -17,6 +17,7 @@ from bench.suite import SuiteError
 COMMAND_MODULES = [
     "bench.commands.doctor",
     "bench.commands.list_cmd",
+    "bench.commands.profile",
     "bench.commands.run",
     "bench.commands.report",
     "bench.commands.compare",

@@ -56,8 +56,9 @@ class TorchAdapter(Adapter):
         if device == "mps" and not mps_ok:
             why = "this torch build has no MPS support" if not torch.backends.mps.is_built() else "MPS not available (needs Apple silicon and macOS >= 14)"
             raise BackendUnavailable(why)
-        if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1":
-            # A missing op would silently run on the CPU and be timed as MPS.
+        if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1" and os.environ.get("SILICONBENCH_PROFILE_MPS_FALLBACK") != "1":
+            # A missing op would silently run on the CPU and be timed as MPS. Only the profiling child
+            # (bench/profile/mps.py) sets SILICONBENCH_PROFILE_MPS_FALLBACK: it runs fallbacks to flag them.
             raise BackendUnavailable("PYTORCH_ENABLE_MPS_FALLBACK=1 hides CPU fallbacks; unset it to benchmark MPS")
         return device
 
