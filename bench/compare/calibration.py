@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats as sps
 
 from bench.compare.bootstrap import DEFAULT_RESAMPLES, case_rng, ratio_ci
 from bench.compare.decision import INCONCLUSIVE, REGRESSION, decide
@@ -58,6 +57,8 @@ class Rate:
     def interval(self) -> tuple[float, float]:
         if not self.trials:
             return (float("nan"), float("nan"))
+        from scipy import stats as sps  # slow to import: only when rates are reported
+
         ci = sps.binomtest(self.hits, self.trials).proportion_ci(0.95, method="exact")
         return (float(ci.low), float(ci.high))
 
