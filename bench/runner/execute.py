@@ -80,6 +80,9 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, An
         rel = spec.relative_error(out_np, ref)
         tol = spec.tolerance(case.dtype, adapter.allow_tf32)
         record["correctness"] = {"rel_error": rel, "tolerance": tol, "passed": bool(rel <= tol)}
+        per_output = spec.error_breakdown(out_np, ref)
+        if per_output:
+            record["correctness"]["per_output"] = per_output
         if not rel <= tol:  # also catches NaN
             record.update(status="mismatch", reason=f"relative error {rel:.3g} exceeds tolerance {tol:.3g}")
             return record
