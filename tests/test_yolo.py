@@ -264,9 +264,10 @@ def test_compiled_matches_reference(framework, small_case):
     assert SPEC.relative_error(_run(framework, "compiled", small_case), ref) <= 1e-4
 
 
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_low_precision_case_is_ok_with_per_output_errors(framework):
-    record = run_case(cpu_adapter(framework), Case.make("yolo", {"size": 64, "batch": 1}, "bf16", "eager"), FAST_TIMING)
+# JAX eager compiles every op for each new dtype (~30 s here), so JAX runs this one compiled.
+@pytest.mark.parametrize("framework, mode", [("torch", "eager"), ("tensorflow", "eager"), ("jax", "compiled"), ("mlx", "eager")])
+def test_low_precision_case_is_ok_with_per_output_errors(framework, mode):
+    record = run_case(cpu_adapter(framework), Case.make("yolo", {"size": 64, "batch": 1}, "bf16", mode), FAST_TIMING)
     assert record["status"] == "ok", record["reason"]
     per_output = record["correctness"]["per_output"]
     assert list(per_output) == list(GRAPH.output_names)
