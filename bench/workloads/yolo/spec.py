@@ -30,6 +30,20 @@ from bench.workloads.yolo.weights import folded_weights
 _REFERENCE_CACHE_SIZE = 4
 
 
+def check_size_batch(workload: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``{size, batch}``: positive integers, size a multiple of the largest stride (32)."""
+    unknown = set(params) - {"size", "batch"}
+    if unknown:
+        raise ValueError(f"{workload}: unknown parameter(s) {', '.join(sorted(unknown))} (known: batch, size)")
+    for key in ("size", "batch"):
+        value = params[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{workload}: {key} must be a positive integer, got {value!r}")
+    if params["size"] % 32:
+        raise ValueError(f"{workload}: size must be a multiple of 32 (the largest stride), got {params['size']}")
+    return dict(params)
+
+
 class Yolo(Workload):
     name = "yolo"
     description = "YOLOv8n-style detector forward: 63 convs, C2f, SPPF, FPN neck, head at strides 8/16/32"
@@ -48,16 +62,7 @@ class Yolo(Workload):
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         super().normalize(params)
-        unknown = set(params) - {"size", "batch"}
-        if unknown:
-            raise ValueError(f"yolo: unknown parameter(s) {', '.join(sorted(unknown))} (known: batch, size)")
-        for key in ("size", "batch"):
-            value = params[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"yolo: {key} must be a positive integer, got {value!r}")
-        if params["size"] % 32:
-            raise ValueError(f"yolo: size must be a multiple of 32 (the largest stride), got {params['size']}")
-        return dict(params)
+        return check_size_batch(self.name, params)
 
     def make_inputs(self, params, dtype, rng):
         b, s = params["batch"], params["size"]
