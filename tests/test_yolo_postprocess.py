@@ -76,7 +76,7 @@ def test_dense_fixed_point_equals_greedy_on_a_suppression_chain():
         if torch.equal(new, keep):
             break
         keep = new
-    assert iterations > 2
+    assert iterations == 6  # keep flips back and forth along the chain before it settles
     np.testing.assert_array_equal(np.flatnonzero(keep[0].numpy()), [np.flatnonzero(scores == s)[0] for s in ref[ref[:, 4] > 0, 4]])
 
 
