@@ -40,8 +40,9 @@ class JaxOps:
 
     def maxpool(self, node: Node, x):
         pad = ((0, 0), (node.p, node.p), (node.p, node.p), (0, 0))
-        init = jnp.array(-jnp.inf, dtype=x.dtype)
-        return lax.reduce_window(x, init, lax.max, (1, node.k, node.k, 1), (1, 1, 1, 1), pad)
+        # A Python -inf: JAX recognises max's identity and emits reduce_window_max, with no
+        # per-call init array to create on the device in eager mode.
+        return lax.reduce_window(x, -jnp.inf, lax.max, (1, node.k, node.k, 1), (1, 1, 1, 1), pad)
 
     def upsample(self, node: Node, x):
         return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
