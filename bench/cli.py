@@ -17,8 +17,14 @@ from bench.suite import SuiteError
 COMMAND_MODULES = [
     "bench.commands.doctor",
     "bench.commands.list_cmd",
+    "bench.commands.profile",
     "bench.commands.run",
     "bench.commands.report",
+    "bench.commands.compare",
+    "bench.commands.ab",
+    "bench.commands.nightly",
+    "bench.commands.calibrate",
+    "bench.commands.export",
 ]
 
 

@@ -6,7 +6,6 @@ import math
 from typing import Sequence
 
 import numpy as np
-from scipy import stats as sps
 
 
 def median_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
@@ -14,6 +13,8 @@ def median_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float
 
     With fewer samples than the confidence needs (n < 6 at 95 %), the interval is the sample range.
     """
+    from scipy import stats as sps  # imported here: a worker's start-up should not pay for scipy
+
     x = np.sort(np.asarray(samples, dtype=float))
     n = len(x)
     if n == 0:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-import report_docs as docs
+from tests import report_docs as docs
 from bench.cli import main
 from bench.report import Limits, build_report
 from bench.report import attainment, correctness, failures, speedup, trends

@@ -56,8 +56,9 @@ class TorchAdapter(Adapter):
         if device == "mps" and not mps_ok:
             why = "this torch build has no MPS support" if not torch.backends.mps.is_built() else "MPS not available (needs Apple silicon and macOS >= 14)"
             raise BackendUnavailable(why)
-        if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1":
-            # A missing op would silently run on the CPU and be timed as MPS.
+        if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1" and os.environ.get("SILICONBENCH_PROFILE_MPS_FALLBACK") != "1":
+            # A missing op would silently run on the CPU and be timed as MPS. Only the profiling child
+            # (bench/profile/mps.py) sets SILICONBENCH_PROFILE_MPS_FALLBACK: it runs fallbacks to flag them.
             raise BackendUnavailable("PYTORCH_ENABLE_MPS_FALLBACK=1 hides CPU fallbacks; unset it to benchmark MPS")
         return device
 
@@ -118,7 +119,14 @@ class TorchAdapter(Adapter):
         return t.cpu().numpy().astype(np.float64) if t.is_floating_point() else t.cpu().numpy()
 
     def compile(self, fn: Callable, **options: Any) -> Callable:
-        return _torch().compile(fn, **options)
+        torch = _torch()
+        # Dynamo caches compiled graphs per code object, and every case of a workload compiles a
+        # closure of the same code: after torch._dynamo.config.recompile_limit (8) shape/dtype/closure
+        # variants it silently runs that code eagerly (checked on torch 2.13). A reset before each
+        # case's compile gives it a fresh cache, as a new process would have; the on-disk inductor
+        # cache still makes recompiling a known graph cheap.
+        torch._dynamo.reset()
+        return torch.compile(fn, **options)
 
     def synchronize(self, out: Any = None) -> None:
         torch = _torch()

@@ -24,6 +24,16 @@ def parse_backends(values: list[str] | None) -> list[BackendName] | None:
     return out
 
 
+def resolve_interpreter(text: str, option: str) -> str:
+    """An interpreter PATH (or a name on PATH), or ``tox:ENV`` for ``.tox/ENV/bin/python``."""
+    from bench.cli import UsageError
+
+    path = str(Path(".tox") / text[4:] / "bin" / "python") if text.startswith("tox:") else text
+    if not (Path(path).exists() or shutil.which(path)):
+        raise UsageError(f"{option}: interpreter {path!r} does not exist")
+    return path
+
+
 def parse_pythons(values: list[str] | None) -> dict[str, str]:
     """``--python jax=PATH`` or ``--python jax=tox:jax-metal`` (the tox env's interpreter)."""
     from bench.cli import UsageError
@@ -33,11 +43,7 @@ def parse_pythons(values: list[str] | None) -> dict[str, str]:
         framework, sep, path = text.partition("=")
         if not sep or framework not in FRAMEWORKS:
             raise UsageError(f"--python: expected FRAMEWORK=PATH with FRAMEWORK one of {', '.join(FRAMEWORKS)}, got {text!r}")
-        if path.startswith("tox:"):
-            path = str(Path(".tox") / path[4:] / "bin" / "python")
-        if not (Path(path).exists() or shutil.which(path)):
-            raise UsageError(f"--python: interpreter {path!r} for {framework} does not exist")
-        out[framework] = path
+        out[framework] = resolve_interpreter(path, f"--python {framework}")
     return out
 
 

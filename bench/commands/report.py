@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import build_report
-
 NAME = "report"
 HELP = "write an HTML report (speedups, achieved vs peak, correctness, failures, spread, trends) of run files or folders"
 DEFAULT_OUT = Path("reports") / "index.html"
@@ -18,6 +16,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from bench.report import build_report  # pandas, matplotlib, Jinja2: only when a report is asked for
+
     path = build_report(args.results, args.output, title=args.title)
     print(f"report: {path}")
     return 0

@@ -26,6 +26,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="results", help="folder for the run file (default: results)")
     parser.add_argument("--report", action="store_true", help="also write the HTML report of this run (reports/<run_id>.html, or -o)")
     parser.add_argument("-o", "--report-output", metavar="HTML", help="where --report writes the page (implies --report)")
+    parser.add_argument("--profile", action="store_true", help="then profile every ok case in its own process (see `siliconbench profile`)")
     add_runtime_arguments(parser)
 
 
@@ -58,6 +59,12 @@ def run(args) -> int:
     with progress:
         outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend)
     Console(width=max(Console().width, 140)).print(summary_table(outcome.cases, title=f"{suite.name}: run {outcome.run_id}"))
+    if args.profile and outcome.status == "complete":
+        from bench.profile.launch import ProfileOptions
+        from bench.profile.session import profile_run
+
+        summaries = profile_run(outcome, options, ProfileOptions(timeout_s=max(args.timeout, 60.0)))
+        console.print(f"profiled {len(summaries)} case(s): {Path(outcome.path).parent / (outcome.run_id + '.profile')}", markup=False)
     console.print(f"results: {outcome.path}" + (" (interrupted)" if outcome.status != "complete" else ""))
     args.run_path = Path(outcome.path)
     if args.report or args.report_output:

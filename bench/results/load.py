@@ -79,12 +79,18 @@ def validate(doc: Any, where: str) -> None:
                 raise ResultsError(f"{where}: field 'cases[{i}].timing.samples': an ok case needs a non-empty list of samples")
 
 
+def _in_profile_folder(path: Path, top: Path) -> bool:
+    """Profile artifacts live in ``<run_id>.profile/`` next to the run (bench/profile/session.py)."""
+    return any(part.endswith(".profile") for part in path.relative_to(top).parts[:-1])
+
+
 def run_files(paths: Iterable[str | Path]) -> list[Path]:
     """Expand folders into their run files (final and partial), sorted; files pass through."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*") if x.is_file() and (x.suffix == ".json" or x.name.endswith(".partial.jsonl"))))
+            out.extend(sorted(x for x in p.rglob("*") if x.is_file() and (x.suffix == ".json" or x.name.endswith(".partial.jsonl"))
+                              and not _in_profile_folder(x, p)))
         elif p.exists():
             out.append(p)
         else:

@@ -48,6 +48,16 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def write_json_atomic(path: Path, document: Any) -> None:
+    """Write ``document`` as JSON via a temp file in the same folder and a rename: never half-written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(dumps(document, indent=1))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 class RunWriter:
     def __init__(self, out_dir: str | Path, header: dict[str, Any], run_id: str | None = None):
         self.out_dir = Path(out_dir)
@@ -75,12 +85,7 @@ class RunWriter:
 
     def finalize(self, status: str = "complete") -> Path:
         document = {**self.header, "status": status, "finished_at": now_iso(), "cases": self.cases}
-        fd, tmp = tempfile.mkstemp(dir=self.out_dir, prefix=f".{self.run_id}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dumps(document, indent=1))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.final_path)
+        write_json_atomic(self.final_path, document)
         self._file.close()
         self.partial_path.unlink(missing_ok=True)
         return self.final_path

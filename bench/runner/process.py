@@ -44,8 +44,9 @@ class WorkerProcess:
     def __init__(self, python: str, env: dict[str, str], stderr_lines: int = 20):
         full_env = dict(os.environ)
         full_env.update(env)
-        # A foreign interpreter (tox env, venv) must still find this checkout's `bench` package.
-        full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), full_env.get("PYTHONPATH")]))
+        # A foreign interpreter (tox env, venv) must still find this checkout's `bench` package,
+        # unless the caller puts another checkout first in env["PYTHONPATH"] (`siliconbench ab --b-root`).
+        full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
         full_env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
             [python, "-m", "bench.runner.worker"],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -35,6 +34,16 @@ class Built:
     # Turns the native output into NumPy arrays shaped like the reference (layout changes go here,
     # outside the timed region). Defaults to adapter.to_numpy on each leaf.
     to_numpy: Callable[[Any], Any] | None = None
+    # The same computation without the optimisation under test (the eager ops of a compiled case,
+    # a graph with a rewrite turned off). run_case checks it against the same reference, times it
+    # right after the case (a paired measurement), and stores median(baseline) / median(case) in
+    # ``metrics[baseline_metric]``; the baseline's own record goes in the case's ``baseline`` field.
+    baseline: "Built | None" = None
+    baseline_metric: str = "speedup_vs_baseline"
+    # The inputs as the kernel sees them, when it re-expresses what make_inputs gave (e.g. a
+    # quantization zero point rounded to the kernel's dtype); the reference is computed from these.
+    # None: the reference uses make_inputs' arrays unchanged.
+    reference_inputs: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,7 @@ class Case:
     @property
     def seed(self) -> int:
         """Seed from workload and params only: every backend, dtype and mode sees the same draw."""
-        key = json.dumps([self.workload, self.params_dict], sort_keys=True, default=str)
-        return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+        return input_seed(self.workload, params_key(self.params_dict))
 
     def to_dict(self) -> dict[str, Any]:
         return {"workload": self.workload, "params": self.params_dict, "dtype": self.dtype, "mode": self.mode}
@@ -69,6 +77,15 @@ class Case:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Case":
         return cls.make(data["workload"], data["params"], data["dtype"], data["mode"])
+
+
+def params_key(params: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def input_seed(workload: str, key: tuple) -> int:
+    """The NumPy seed of a case's inputs, from the workload and the parameters the inputs depend on."""
+    return int.from_bytes(hashlib.sha256(repr((workload, key)).encode()).digest()[:8], "little")
 
 
 def _freeze(v: Any) -> Any:
@@ -119,6 +136,14 @@ class Workload:
     def reference(self, params: dict[str, Any], dtype: str, inputs: dict[str, np.ndarray]) -> Any:
         """float64 NumPy result on the inputs as cast for the backend."""
         raise NotImplementedError
+
+    def reference_key(self, params: dict[str, Any]) -> tuple:
+        """Parameters the inputs and the reference depend on: cases sharing a key get the same inputs
+        (same seed) and share one reference computation.
+
+        Workloads whose variants compute the same result (sdpa's fused/naive) drop the variant here.
+        """
+        return params_key(params)
 
     # -- figures --------------------------------------------------------------------------------
     def flops(self, params: dict[str, Any]) -> float | None:

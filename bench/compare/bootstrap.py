@@ -1,0 +1,140 @@
+"""Ratio of pooled medians (candidate / baseline) with a bootstrap confidence interval.
+
+A *round* is the samples of one case from one worker process (one run file, or one round of
+``siliconbench ab``). Samples inside a round are not independent: the noise that matters comes
+from the process, the time slot and the machine (docs/regression-gating.md, reference §6). So:
+
+- a side with at least ``MIN_ROUNDS`` rounds is resampled by **whole rounds**;
+- when both sides have the same rounds in the same time slots (``paired=True``, the ``ab``
+  layout), round *i* of both sides is drawn together, so drift common to both cancels;
+- a side with fewer rounds falls back to resampling its pooled samples, which ignores
+  between-process noise: its interval is optimistic and the result says so (``method``).
+
+Shapes: a side is a list of 1-D arrays of seconds per call, one array per round (lengths may differ).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+MIN_ROUNDS = 5  # below this a whole-round bootstrap has too few distinct resamples to mean much
+DEFAULT_RESAMPLES = 2000
+_MAX_CELLS = 4_000_000  # resamples x pooled samples per batch, to bound memory
+
+Rounds = Sequence[np.ndarray]
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """r = median(pooled candidate) / median(pooled baseline); [low, high] its CI at ``confidence``."""
+
+    ratio: float
+    low: float
+    high: float
+    confidence: float
+    rounds: tuple[int, int]  # (baseline, candidate)
+    method: str  # "paired rounds", "rounds", "samples" or "rounds/samples" (baseline/candidate)
+
+    @property
+    def log_halfwidth(self) -> float:
+        """Half the width of the CI of log(r): the precision the decision had."""
+        return float((np.log(self.high) - np.log(self.low)) / 2)
+
+    def describe(self) -> str:
+        """``+30.0% (CI +28.1% … +31.9%, 10/10 rounds)``."""
+        pct = lambda v: f"{(v - 1) * 100:+.1f}%"  # noqa: E731
+        return f"{pct(self.ratio)} (CI {pct(self.low)} … {pct(self.high)}, {self.rounds[0]}/{self.rounds[1]} rounds)"
+
+    def to_dict(self) -> dict:
+        return {"ratio": self.ratio, "low": self.low, "high": self.high, "confidence": self.confidence,
+                "rounds": list(self.rounds), "method": self.method}
+
+
+def pooled_median(rounds: Rounds) -> float:
+    return float(np.median(np.concatenate([np.asarray(r, dtype=float) for r in rounds])))
+
+
+def case_rng(seed: int, key: str) -> np.random.Generator:
+    """A generator seeded by the run's seed and the case's id: results do not depend on case order."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode())])
+
+
+class _Pool:
+    """A side's samples sorted once, with the group (round, or sample) each belongs to.
+
+    A bootstrap resample is a count per group; the pooled median of the resample is then a weighted
+    median of the sorted values, found with one cumulative sum per resample instead of a sort.
+    """
+
+    def __init__(self, rounds: Rounds, by_round: bool):
+        values = np.concatenate([np.asarray(r, dtype=float) for r in rounds])
+        groups = np.repeat(np.arange(len(rounds)), [len(r) for r in rounds]) if by_round else np.arange(len(values))
+        order = np.argsort(values, kind="stable")
+        self.values = values[order]
+        self.groups = groups[order]
+        self.n_groups = len(rounds) if by_round else len(values)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.integers(0, self.n_groups, (n, self.n_groups))
+
+    def medians(self, draws: np.ndarray) -> np.ndarray:
+        """(B,) pooled medians for (B, n_groups) group indices drawn with replacement."""
+        out = np.empty(len(draws))
+        step = max(1, _MAX_CELLS // len(self.values))
+        for start in range(0, len(draws), step):
+            idx = draws[start : start + step]
+            rows = len(idx)
+            counts = np.bincount((idx + self.n_groups * np.arange(rows)[:, None]).ravel(),
+                                 minlength=rows * self.n_groups).reshape(rows, self.n_groups).astype(np.int32)
+            cum = np.cumsum(counts[:, self.groups], axis=1, dtype=np.int32)  # (rows, N): positions covered so far
+            total = cum[:, -1:]
+            lower = (cum <= (total - 1) // 2).sum(axis=1)  # first sorted value past the lower middle
+            upper = (cum <= total // 2).sum(axis=1)
+            out[start : start + rows] = (self.values[lower] + self.values[upper]) / 2
+        return out
+
+
+def ratio_ci(
+    baseline: Rounds,
+    candidate: Rounds,
+    confidence: float = 0.99,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    rng: np.random.Generator | None = None,
+    paired: bool = False,
+) -> RatioEstimate:
+    """Percentile bootstrap CI of median(candidate) / median(baseline).
+
+    ``paired`` requires the same number of rounds on both sides, round i of each taken in the same
+    time slot; it applies only when there are at least ``MIN_ROUNDS`` of them.
+    """
+    if not baseline or not candidate or any(len(r) == 0 for r in (*baseline, *candidate)):
+        raise ValueError("ratio_ci: every round needs at least one sample")
+    if not 0 < confidence < 1:
+        raise ValueError(f"ratio_ci: confidence must be in (0, 1), got {confidence}")
+    rng = rng or np.random.default_rng(0)
+    if paired and len(baseline) != len(candidate):
+        raise ValueError(f"ratio_ci: paired rounds need equal counts, got {len(baseline)} and {len(candidate)}")
+    if paired and len(baseline) >= MIN_ROUNDS:
+        base_pool, cand_pool = _Pool(baseline, True), _Pool(candidate, True)
+        draws = base_pool.draw(rng, n_resamples)
+        base_medians, cand_medians = base_pool.medians(draws), cand_pool.medians(draws)
+        method = "paired rounds"
+    else:
+        pools = [_Pool(side, len(side) >= MIN_ROUNDS) for side in (baseline, candidate)]
+        base_medians, cand_medians = (pool.medians(pool.draw(rng, n_resamples)) for pool in pools)
+        names = ["rounds" if len(side) >= MIN_ROUNDS else "samples" for side in (baseline, candidate)]
+        method = names[0] if names[0] == names[1] else "/".join(names)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(cand_medians / base_medians, [alpha / 2, 1 - alpha / 2])
+    return RatioEstimate(
+        ratio=pooled_median(candidate) / pooled_median(baseline),
+        low=float(low),
+        high=float(high),
+        confidence=confidence,
+        rounds=(len(baseline), len(candidate)),
+        method=method,
+    )

@@ -1,0 +1,171 @@
+"""Compare a baseline with a candidate, case by case: ratio, CI, decision, and everything that
+could not be compared (one side only, failures, mismatches), so nothing is silently dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.compare.bootstrap import DEFAULT_RESAMPLES, RatioEstimate, case_rng, ratio_ci
+from bench.compare.decision import (
+    IMPROVEMENT,
+    INCONCLUSIVE,
+    NO_CHANGE,
+    REGRESSION,
+    decide,
+)
+from bench.compare.sides import Side, collect, pair
+
+MISMATCH = "mismatch"  # the candidate's output is wrong: always a failure
+BASELINE_ONLY = "baseline only"
+CANDIDATE_ONLY = "candidate only"
+NOT_COMPARED = "not compared"  # a side has no timing: failed, unavailable, unsupported, ...
+
+# Display and severity order.
+KINDS = (MISMATCH, REGRESSION, INCONCLUSIVE, IMPROVEMENT, NO_CHANGE, NOT_COMPARED, BASELINE_ONLY, CANDIDATE_ONLY)
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    kind: str  # one of KINDS
+    baseline_status: str
+    candidate_status: str
+    baseline_median: float | None = None
+    candidate_median: float | None = None
+    estimate: RatioEstimate | None = None
+    reason: str = ""
+    baseline_versions: tuple[str, ...] = ()
+    candidate_versions: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id, "kind": self.kind,
+            "baseline": {"status": self.baseline_status, "median_s": self.baseline_median, "versions": list(self.baseline_versions)},
+            "candidate": {"status": self.candidate_status, "median_s": self.candidate_median, "versions": list(self.candidate_versions)},
+            "estimate": self.estimate.to_dict() if self.estimate else None,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Comparison:
+    results: list[CaseResult]
+    threshold: float
+    confidence: float
+    baseline_label: str = "baseline"
+    candidate_label: str = "candidate"
+    n_resamples: int = DEFAULT_RESAMPLES
+    seed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[CaseResult]:
+        return [r for r in self.results if r.kind == kind]
+
+    def counts(self) -> dict[str, int]:
+        return {kind: len(self.of_kind(kind)) for kind in KINDS if self.of_kind(kind)}
+
+    @property
+    def has_regression(self) -> bool:
+        return bool(self.of_kind(REGRESSION))
+
+    @property
+    def has_mismatch(self) -> bool:
+        return bool(self.of_kind(MISMATCH))
+
+    def failed(self) -> bool:
+        """Whether a gate should turn red: a regression, or a wrong output on the candidate side."""
+        return self.has_regression or self.has_mismatch
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline_label, "candidate": self.candidate_label,
+            "threshold": self.threshold, "confidence": self.confidence,
+            "bootstrap": {"resamples": self.n_resamples, "seed": self.seed},
+            "counts": self.counts(), "failed": self.failed(), "notes": self.notes,
+            "cases": [r.to_dict() for r in self.results],
+        }
+
+
+def _not_compared_reason(base: Side, cand: Side) -> str:
+    if base.status == cand.status and base.reason == cand.reason:
+        return f"both {base.status}" + (f": {base.reason}" if base.reason else "")
+    parts = []
+    for label, side in (("baseline", base), ("candidate", cand)):
+        if side.status != "ok":
+            parts.append(f"{label} {side.status}" + (f": {side.reason}" if side.reason else ""))
+    return "; ".join(parts)
+
+
+def compare_case(base: Side | None, cand: Side | None, threshold: float, confidence: float,
+                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, paired: bool = False) -> CaseResult:
+    """The result for one case_id; ``paired`` pairs rounds by their key (the ``ab`` layout)."""
+    some = base or cand
+    assert some is not None
+    result = CaseResult(
+        some.case_id, NOT_COMPARED,
+        base.status if base else "absent", cand.status if cand else "absent",
+        base.median if base else None, cand.median if cand else None,
+        baseline_versions=tuple(sorted(base.versions)) if base else (),
+        candidate_versions=tuple(sorted(cand.versions)) if cand else (),
+    )
+    if cand is None:
+        result.kind = BASELINE_ONLY
+    elif cand.status == MISMATCH:
+        result.kind, result.reason = MISMATCH, cand.reason
+    elif base is None:
+        result.kind = CANDIDATE_ONLY
+    elif base.status != "ok" or cand.status != "ok":
+        result.reason = _not_compared_reason(base, cand)
+    else:
+        rng = case_rng(seed, some.case_id)
+        paired_rounds = pair(base, cand) if paired else None
+        if paired_rounds is not None:
+            estimate = ratio_ci(*paired_rounds, confidence, n_resamples, rng, paired=True)
+        else:
+            estimate = ratio_ci(base.rounds, cand.rounds, confidence, n_resamples, rng)
+        result.estimate = estimate
+        result.kind = decide(estimate, threshold)
+    return result
+
+
+def apply_confirmation(first: CaseResult, confirm: CaseResult) -> None:
+    """A flagged regression stands only if the re-run in fresh processes flags it too."""
+    flagged = first.estimate.describe() if first.estimate else "?"
+    second = confirm.estimate.describe() if confirm.estimate else confirm.reason or confirm.kind
+    if confirm.kind == REGRESSION:
+        first.reason = f"confirmed by a re-run in fresh processes: {second}"
+    else:
+        first.kind = INCONCLUSIVE
+        first.reason = f"flagged at {flagged}, but the confirming re-run said {confirm.kind}: {second}; not failing"
+
+
+def compare_sides(baseline: dict[str, Side], candidate: dict[str, Side], threshold: float = 0.05,
+                  confidence: float = 0.99, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                  paired: bool = False, labels: tuple[str, str] = ("baseline", "candidate")) -> Comparison:
+    results = [
+        compare_case(baseline.get(cid), candidate.get(cid), threshold, confidence, n_resamples, seed, paired)
+        for cid in sorted(set(baseline) | set(candidate))
+    ]
+    results.sort(key=lambda r: (KINDS.index(r.kind), r.case_id))
+    comparison = Comparison(results, threshold, confidence, labels[0], labels[1], n_resamples, seed)
+    comparison.notes.extend(method_notes(results))
+    return comparison
+
+
+def compare_runs(baseline_runs: list[dict[str, Any]], candidate_runs: list[dict[str, Any]], **kwargs: Any) -> Comparison:
+    """Compare run documents (``bench.results.read_runs``); each run is one round of its cases."""
+    return compare_sides(collect(baseline_runs), collect(candidate_runs), **kwargs)
+
+
+def method_notes(results: list[CaseResult]) -> list[str]:
+    """Warnings a reader needs to weigh the decisions: sample-level CIs are optimistic."""
+    fallback = sorted({r.estimate.method for r in results if r.estimate and "samples" in r.estimate.method})
+    if not fallback:
+        return []
+    return [
+        "Some CIs resample samples within a process (fewer than 5 rounds on a side): they ignore "
+        "process-to-process noise and are optimistic, so the 5% margin carries the false-alarm control. "
+        "A baseline from another job or day cannot be fixed by statistics: gate with `siliconbench ab`, "
+        "which runs both sides interleaved in one job."
+    ]

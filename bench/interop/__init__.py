@@ -1,0 +1,1 @@
+"""Formats of other benchmarking tools: export to them, or plug this project's timer into them."""

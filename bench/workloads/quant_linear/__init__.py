@@ -1,0 +1,1 @@
+"""Weight-only quantized linear (int8 per channel, int4 per group) against the dense baseline."""

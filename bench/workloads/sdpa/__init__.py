@@ -1,0 +1,1 @@
+"""Scaled dot-product attention, fused kernels against explicit matmul-softmax-matmul."""

@@ -1,0 +1,179 @@
+"""Bootstrap CI of the ratio of pooled medians, and the three-way decision, on samples with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.compare.bootstrap import (
+    MIN_ROUNDS,
+    RatioEstimate,
+    _Pool,
+    case_rng,
+    pooled_median,
+    ratio_ci,
+)
+from bench.compare.decision import (
+    IMPROVEMENT,
+    INCONCLUSIVE,
+    NO_CHANGE,
+    REGRESSION,
+    decide,
+    parse_threshold,
+)
+
+
+def est(ratio: float, low: float, high: float) -> RatioEstimate:
+    return RatioEstimate(ratio, low, high, 0.99, (10, 10), "paired rounds")
+
+
+@pytest.mark.parametrize(
+    "ratio, low, high, expected",
+    [
+        (1.30, 1.25, 1.35, REGRESSION),  # clearly slower
+        (1.06, 1.01, 1.11, REGRESSION),  # estimate beyond the margin, CI clears 1.00 (not 1.05)
+        (1.06, 0.99, 1.13, INCONCLUSIVE),  # beyond the margin but the CI still includes 1
+        (1.04, 1.02, 1.07, INCONCLUSIVE),  # surely slower, maybe beyond the margin
+        (1.03, 1.01, 1.045, NO_CHANGE),  # surely slower but surely within the margin
+        (1.00, 0.98, 1.02, NO_CHANGE),
+        (1.02, 0.90, 1.20, NO_CHANGE),  # reference §7.2: estimate inside the margin and CI includes 1
+        (0.70, 0.66, 0.74, IMPROVEMENT),
+        (0.94, 0.90, 0.99, IMPROVEMENT),  # 0.94 < 1/1.05
+        (0.94, 0.88, 1.01, INCONCLUSIVE),
+        (0.96, 0.93, 0.98, INCONCLUSIVE),  # surely faster, maybe beyond the margin (1/1.05 = 0.952)
+    ],
+)
+def test_decision_table(ratio, low, high, expected):
+    assert decide(est(ratio, low, high), 0.05) == expected
+
+
+def test_decision_threshold_is_a_margin_on_the_estimate():
+    e = est(1.08, 1.03, 1.13)
+    assert decide(e, 0.05) == REGRESSION
+    assert decide(e, 0.10) == INCONCLUSIVE  # inside a 10 % margin, surely slower, may exceed 10 %: more rounds
+    assert decide(est(1.08, 1.03, 1.09), 0.10) == NO_CHANGE  # surely slower, surely within 10 %
+
+
+def test_decision_rejects_non_finite_and_bad_threshold():
+    assert decide(est(float("nan"), 1.0, 1.1), 0.05) == INCONCLUSIVE
+    with pytest.raises(ValueError):
+        decide(est(1.0, 0.9, 1.1), 0.0)
+
+
+@pytest.mark.parametrize("text, value", [("5%", 0.05), ("0.05", 0.05), (" 10% ", 0.10), ("2.5%", 0.025)])
+def test_parse_threshold(text, value):
+    assert parse_threshold(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["five", "0%", "100%", "-5%", "1.5"])
+def test_parse_threshold_rejects(text):
+    with pytest.raises(ValueError):
+        parse_threshold(text)
+
+
+@pytest.mark.parametrize("by_round", [True, False])
+def test_weighted_median_equals_median_of_concatenated_resample(by_round):
+    rng = np.random.default_rng(3)
+    rounds = [rng.lognormal(0, 0.2, int(n)) for n in rng.integers(1, 9, size=7)]
+    pool = _Pool(rounds, by_round)
+    draws = pool.draw(rng, 300)
+    flat = np.concatenate(rounds)
+    if by_round:
+        expected = [np.median(np.concatenate([rounds[j] for j in row])) for row in draws]
+    else:
+        expected = [np.median(flat[row]) for row in draws]
+    np.testing.assert_allclose(pool.medians(draws), expected)
+
+
+def test_exact_scaling_gives_exact_ratio_and_degenerate_paired_ci():
+    rng = np.random.default_rng(0)
+    base = [rng.lognormal(0, 0.05, 12) for _ in range(10)]
+    cand = [r * 1.3 for r in base]
+    e = ratio_ci(base, cand, paired=True, rng=case_rng(0, "x"))
+    assert e.ratio == pytest.approx(1.3)
+    assert e.low == pytest.approx(1.3) and e.high == pytest.approx(1.3)  # every paired resample has ratio 1.3
+    assert e.method == "paired rounds"
+    assert decide(e, 0.05) == REGRESSION
+
+
+def test_ten_percent_slowdown_with_low_noise_is_a_regression_and_ci_covers_truth():
+    rng = np.random.default_rng(1)
+    base = [rng.lognormal(0, 0.01, 10) * rng.lognormal(0, 0.01) for _ in range(20)]
+    cand = [rng.lognormal(np.log(1.10), 0.01, 10) * rng.lognormal(0, 0.01) for _ in range(20)]
+    e = ratio_ci(base, cand, rng=case_rng(0, "x"))
+    assert e.low < 1.10 < e.high
+    assert decide(e, 0.05) == REGRESSION
+
+
+def test_same_distribution_is_no_change():
+    rng = np.random.default_rng(2)
+    base = [rng.lognormal(0, 0.02, 10) for _ in range(20)]
+    cand = [rng.lognormal(0, 0.02, 10) for _ in range(20)]
+    e = ratio_ci(base, cand, rng=case_rng(0, "x"))
+    assert e.low < 1.0 < e.high
+    assert decide(e, 0.05) == NO_CHANGE
+
+
+def test_small_change_buried_in_noise_is_inconclusive_not_a_regression():
+    rng = np.random.default_rng(4)
+    base = [rng.lognormal(0, 0.3, 5) * rng.lognormal(0, 0.3) for _ in range(6)]
+    cand = [rng.lognormal(np.log(1.07), 0.3, 5) * rng.lognormal(0, 0.3) for _ in range(6)]
+    e = ratio_ci(base, cand, rng=case_rng(0, "x"))
+    assert e.high - e.low > 0.3  # very noisy
+    assert decide(e, 0.05) in (INCONCLUSIVE, NO_CHANGE)
+
+
+def test_pairing_cancels_drift_shared_by_a_round():
+    """Round offsets of +-30 % hit A and B of the same round alike: paired resampling sees through them."""
+    rng = np.random.default_rng(5)
+    offsets = rng.lognormal(0, 0.3, 12)
+    base = [o * rng.lognormal(0, 0.01, 10) for o in offsets]
+    cand = [o * 1.10 * rng.lognormal(0, 0.01, 10) for o in offsets]
+    paired = ratio_ci(base, cand, paired=True, rng=case_rng(0, "x"))
+    unpaired = ratio_ci(base, cand, paired=False, rng=case_rng(0, "x"))
+    assert decide(paired, 0.05) == REGRESSION
+    assert paired.high - paired.low < (unpaired.high - unpaired.low) / 5
+    assert decide(unpaired, 0.05) != REGRESSION
+
+
+def test_few_rounds_fall_back_to_samples_and_say_so():
+    rng = np.random.default_rng(6)
+    few = [rng.lognormal(0, 0.02, 10) for _ in range(MIN_ROUNDS - 1)]
+    many = [rng.lognormal(0, 0.02, 10) for _ in range(MIN_ROUNDS)]
+    assert ratio_ci(few, few).method == "samples"
+    assert ratio_ci(many, few).method == "rounds/samples"
+    assert ratio_ci(many, many).method == "rounds"
+    assert ratio_ci(few, few, paired=True).method == "samples"  # too few rounds to pair
+
+
+def test_ci_coverage_on_iid_samples():
+    """99 % CIs of an A/A ratio on independent samples exclude 1 rarely (seeded, so deterministic)."""
+    rng = np.random.default_rng(7)
+    misses = 0
+    for i in range(150):
+        a, b = [rng.lognormal(0, 0.05, 30)], [rng.lognormal(0, 0.05, 30)]
+        e = ratio_ci(a, b, n_resamples=1000, rng=case_rng(i, "cov"))
+        misses += not (e.low <= 1.0 <= e.high)
+    assert misses <= 4  # ~1 % expected; percentile bootstrap of a median runs a little liberal
+
+
+def test_seeded_and_independent_of_case_order():
+    rng = np.random.default_rng(8)
+    a = [rng.lognormal(0, 0.1, 10) for _ in range(8)]
+    b = [rng.lognormal(0, 0.1, 10) for _ in range(8)]
+    first = ratio_ci(a, b, rng=case_rng(0, "case-1"))
+    ratio_ci(a, b, rng=case_rng(0, "case-2"))
+    again = ratio_ci(a, b, rng=case_rng(0, "case-1"))
+    other_seed = ratio_ci(a, b, rng=case_rng(1, "case-1"))
+    assert (first.low, first.high) == (again.low, again.high)
+    assert (first.low, first.high) != (other_seed.low, other_seed.high)
+
+
+def test_pooled_median_and_input_checks():
+    assert pooled_median([np.array([1.0, 3.0]), np.array([2.0, 10.0])]) == 2.5
+    with pytest.raises(ValueError):
+        ratio_ci([np.array([])], [np.array([1.0])])
+    with pytest.raises(ValueError):
+        ratio_ci([np.ones(3)] * 5, [np.ones(3)] * 6, paired=True)
+    with pytest.raises(ValueError):
+        ratio_ci([np.ones(3)], [np.ones(3)], confidence=1.0)
