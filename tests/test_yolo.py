@@ -221,8 +221,10 @@ def test_inputs_figures_and_canary():
     assert SPEC.canary_params(params) == {"size": 64, "batch": 4}
     assert SPEC.metrics(params, 0.5) == {"images_per_s": 4.0, "latency_ms": 500.0}
     ref = SPEC.reference(params, "bf16", inputs)
-    assert SPEC.reference(params, "bf16", inputs) is ref  # memoised across modes
     assert SPEC.error_breakdown(ref, ref) == dict.fromkeys(GRAPH.output_names, 0.0)
+    off = {**ref, "stride16/cls": ref["stride16/cls"] * 1.01}
+    breakdown = SPEC.error_breakdown(off, ref)
+    assert breakdown["stride16/cls"] == pytest.approx(0.01) and breakdown["stride8/box"] == 0.0
 
 
 # -- frameworks -------------------------------------------------------------------------------

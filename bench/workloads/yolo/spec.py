@@ -14,8 +14,6 @@ latency p90 comes from the kept samples (each the mean of ``calls_per_sample`` c
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -26,8 +24,6 @@ from bench.workloads.yolo import reference
 from bench.workloads.yolo.arch import NANO, graph
 from bench.workloads.yolo.convert import split_inputs, weight_key
 from bench.workloads.yolo.weights import folded_weights
-
-_REFERENCE_CACHE_SIZE = 4
 
 
 def check_size_batch(workload: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +54,6 @@ class Yolo(Workload):
 
     def __init__(self) -> None:
         self.graph = graph(NANO)
-        self._reference_cache: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         super().normalize(params)
@@ -73,18 +68,8 @@ class Yolo(Workload):
         return inputs
 
     def reference(self, params, dtype, inputs):
-        """float64 forward; memoised on the input bytes, since every mode of a case shares it."""
-        digest = hashlib.sha1()
-        for key in sorted(inputs):
-            digest.update(key.encode())
-            digest.update(np.ascontiguousarray(inputs[key]).tobytes())
-        key = (digest.hexdigest(),)
-        if key not in self._reference_cache:
-            image, weights = split_inputs(inputs)
-            self._reference_cache[key] = reference.forward(self.graph, weights, image)
-            while len(self._reference_cache) > _REFERENCE_CACHE_SIZE:
-                self._reference_cache.popitem(last=False)
-        return self._reference_cache[key]
+        image, weights = split_inputs(inputs)
+        return reference.forward(self.graph, weights, image)
 
     def error_breakdown(self, out, ref) -> dict[str, float]:
         """Relative error of each output map (stride8/box, ..., stride32/cls)."""
