@@ -78,8 +78,13 @@ def _check(adapter: Adapter, spec, built: Built, ref: Any, tol: float) -> tuple[
     out = built.fn()
     adapter.synchronize(out)
     seconds = time.perf_counter() - start
-    rel = spec.relative_error(_to_numpy(adapter, built, out), ref)
-    return {"rel_error": rel, "tolerance": tol, "passed": bool(rel <= tol)}, seconds  # NaN fails
+    out_np = _to_numpy(adapter, built, out)
+    rel = spec.relative_error(out_np, ref)
+    correctness = {"rel_error": rel, "tolerance": tol, "passed": bool(rel <= tol)}  # NaN fails
+    per_output = spec.error_breakdown(out_np, ref)
+    if per_output:
+        correctness["per_output"] = per_output
+    return correctness, seconds
 
 
 def _baseline(adapter: Adapter, spec, baseline: Built, ref: Any, tol: float, config: TimingConfig) -> dict[str, Any]:

@@ -167,6 +167,10 @@ class Workload:
         return None
 
     # -- checking -------------------------------------------------------------------------------
+    def error_breakdown(self, out: Any, ref: Any) -> dict[str, float] | None:
+        """Relative error per named output (recorded as correctness.per_output), or None."""
+        return None
+
     def relative_error(self, out: Any, ref: Any) -> float:
         """||out - ref|| / ||ref|| over every output array (2-norm of the concatenation)."""
         outs, refs = list(_leaves(out)), list(_leaves(ref))

@@ -1,0 +1,88 @@
+"""yolo: forward pass of a YOLOv8n-style detector (``arch.py``) on a batch of images.
+
+Params: ``size`` (square input side, a multiple of 32: 320 quick, 640 nightly) and ``batch``.
+Inputs: ``image`` (batch, 3, size, size) uniform in [0, 1) from the case seed, plus every conv's
+BN-folded weight ``<name>/w`` (O, I, k, k) and bias ``<name>/b`` (O,) from a fixed seed, all
+rounded to the case dtype. Output: {``stride{8,16,32}/{box,cls}``: NCHW map}; the error is
+also broken down per map (``correctness.per_output``).
+
+FLOPs: 2 × the multiply-accumulates of the 63 convs only (8.74 GFLOP per 640×640 image, which
+matches the 8.7 GFLOPs ultralytics quotes for a fused YOLOv8n); bias adds, SiLU, shortcut adds,
+max pools, upsampling and concatenation are not counted. ``images_per_s`` = batch / median;
+latency p90 comes from the kept samples (each the mean of ``calls_per_sample`` calls).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bench.dtypes import round_to
+from bench.workloads.base import Workload
+from bench.workloads.yolo import reference
+from bench.workloads.yolo.arch import NANO, graph
+from bench.workloads.yolo.convert import split_inputs, weight_key
+from bench.workloads.yolo.weights import folded_weights
+
+
+def check_size_batch(workload: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``{size, batch}``: positive integers, size a multiple of the largest stride (32)."""
+    unknown = set(params) - {"size", "batch"}
+    if unknown:
+        raise ValueError(f"{workload}: unknown parameter(s) {', '.join(sorted(unknown))} (known: batch, size)")
+    for key in ("size", "batch"):
+        value = params[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{workload}: {key} must be a positive integer, got {value!r}")
+    if params["size"] % 32:
+        raise ValueError(f"{workload}: size must be a multiple of 32 (the largest stride), got {params['size']}")
+    return dict(params)
+
+
+class Yolo(Workload):
+    name = "yolo"
+    description = "YOLOv8n-style detector forward: 63 convs, C2f, SPPF, FPN neck, head at strides 8/16/32"
+    required_params = ("size", "batch")
+    default_grid = {"size": [320, 640], "batch": [1, 8]}
+    # 38-48 convs deep: each fp16 (bf16) op rounds its output to 11 (8) significant bits and the
+    # errors add up along the depth. Measured on the four CPU backends at 160 and 320 (docs/yolo.md):
+    # fp16 1.5-2.6e-3, bf16 1.2-1.7e-2, so the bounds leave ~4x headroom. TF32 rounds conv inputs
+    # to fp16's 10-bit mantissa, so it gets fp16's bound.
+    tolerances = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 6e-2}
+    tf32_tolerance = 1e-2
+
+    def __init__(self) -> None:
+        self.graph = graph(NANO)
+
+    def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
+        super().normalize(params)
+        return check_size_batch(self.name, params)
+
+    def make_inputs(self, params, dtype, rng):
+        b, s = params["batch"], params["size"]
+        inputs = {"image": round_to(rng.random((b, 3, s, s), dtype=np.float32), dtype)}
+        for name, (w, bias) in folded_weights(NANO).items():
+            inputs[weight_key(name, "w")] = round_to(w, dtype)
+            inputs[weight_key(name, "b")] = round_to(bias, dtype)
+        return inputs
+
+    def reference(self, params, dtype, inputs):
+        image, weights = split_inputs(inputs)
+        return reference.forward(self.graph, weights, image)
+
+    def error_breakdown(self, out, ref) -> dict[str, float]:
+        """Relative error of each output map (stride8/box, ..., stride32/cls)."""
+        return {name: self.relative_error(out[name], ref[name]) for name in self.graph.output_names}
+
+    def flops(self, params):
+        return 2.0 * self.graph.conv_macs(params["size"]) * params["batch"]
+
+    def metrics(self, params, median_s):
+        return {"images_per_s": params["batch"] / median_s, "latency_ms": median_s * 1e3}
+
+    def canary_params(self, params):
+        return {**params, "batch": params["batch"] * 2}
+
+
+SPEC = Yolo()

@@ -1,0 +1,1 @@
+"""Decode + NMS after the yolo detector, timed separately from it."""
