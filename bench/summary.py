@@ -39,7 +39,7 @@ def summary_table(cases: list[dict[str, Any]], title: str = "") -> Table:
             format_seconds(timing.get("iqr")) if ok else "",
             f"{c['gflops']:.1f}" if ok and c.get("gflops") else "",
             f"{rel:.1e}" if isinstance(rel, float) else "",
-            escape((c.get("reason") or "")[:120]),
+            escape((c.get("reason") or "; ".join(c.get("notes") or []))[:120]),
         )
     counts: dict[str, int] = {}
     for c in cases:

@@ -26,7 +26,8 @@ class TimingConfig:
     max_samples: int = 200
     budget_s: float = 1.0  # stop adding samples after this long, once min_samples are in
     canary: bool = True  # sync canary: twice the work must take measurably longer
-    canary_min_ratio: float = 1.15  # ratio of medians below which the canary fails (2.0 expected)
+    canary_min_ratio: float = 1.15  # ratio of minima below which the canary fails (2.0 expected)
+    drain_max_fraction: float = 0.25  # queued work left after a synchronise, as a share of the block
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "timing") -> "TimingConfig":
@@ -75,6 +76,40 @@ def _time_block(adapter: Adapter, fn: Callable[[], Any], n: int, timer) -> tuple
     return (timer.elapsed_s() if timer.kind != "wall" else wall), wall
 
 
+def _first_leaf(out: Any) -> Any:
+    while isinstance(out, dict | list | tuple):
+        out = out[sorted(out)[0]] if isinstance(out, dict) else out[0]
+    return out
+
+
+def drain_check(adapter: Adapter, fn: Callable[[], Any], n: int, config: TimingConfig) -> dict[str, Any]:
+    """Run one block, synchronise, then fetch an output element twice.
+
+    Fetching waits for the work by data dependency, independently of ``synchronize``. If the first
+    fetch takes much longer than the second, work was still queued after the synchronise returned:
+    the backend escaped synchronisation, whatever its timings look like.
+    """
+    wall0 = time.perf_counter()
+    out = None
+    for _ in range(n):
+        out = _call(adapter, fn)
+    adapter.synchronize(out)
+    block_s = time.perf_counter() - wall0
+    leaf = _first_leaf(out)
+    t0 = time.perf_counter()
+    adapter.fetch_first(leaf)
+    t1 = time.perf_counter()
+    adapter.fetch_first(leaf)
+    t2 = time.perf_counter()
+    queued_s = max(0.0, (t1 - t0) - (t2 - t1))
+    return {
+        "block_s": block_s,
+        "queued_s": queued_s,
+        "max_fraction": config.drain_max_fraction,
+        "escaped": bool(queued_s > config.drain_max_fraction * max(block_s, 1e-9)),
+    }
+
+
 def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> dict[str, Any]:
     """Time ``fn`` on ``adapter``; return the ``timing`` record of a case (seconds per call)."""
     t0 = time.perf_counter()
@@ -114,8 +149,11 @@ def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> di
         if len(samples) >= config.min_samples and time.perf_counter() - sample_start >= config.budget_s:
             break
 
+    drain = drain_check(adapter, fn, n, config)
+
     record: dict[str, Any] = {
         "timer": timer.kind,
+        "drain": drain,
         "samples": samples,
         "calls_per_sample": n,
         "first_call_s": first_call_s,

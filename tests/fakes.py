@@ -47,10 +47,11 @@ class QueueAdapter(Adapter):
     def resolve_device(self, device):
         return device
 
-    def enqueue(self, cost_s: float) -> None:
+    def enqueue(self, cost_s: float) -> np.ndarray:
         clock = self.clock
         clock.host += LAUNCH_S
         clock.device_free_at = max(clock.device_free_at, clock.host) + cost_s
+        return np.zeros(1)  # a handle to the output
 
     def from_numpy(self, array, dtype=None):
         return np.asarray(array, dtype=np.float64)
@@ -62,6 +63,11 @@ class QueueAdapter(Adapter):
         self.syncs += 1
         if not self.escape_sync:
             self.clock.host = max(self.clock.host, self.clock.device_free_at)
+
+    def fetch_first(self, value):
+        # A data dependency waits for the device whatever synchronize did.
+        self.clock.host = max(self.clock.host, self.clock.device_free_at) + 1e-6
+        return float(np.asarray(value).reshape(-1)[0])
 
     def device_timer(self):
         if not self.with_event_timer:

@@ -71,12 +71,32 @@ def test_ok_case_has_correctness_timing_canary_and_figures(monkeypatch, clock):
     assert record["info"] == {"path": "fake"}
 
 
-def test_escaped_sync_is_caught_by_the_canary_and_not_published_as_ok(monkeypatch, clock):
+def test_escaped_sync_is_an_error_and_not_published_as_ok(monkeypatch, clock):
     install(monkeypatch, good_build)
     record = run_case(QueueAdapter(clock, escape_sync=True), CASE, CONFIG)
     assert record["status"] == "error"
-    assert "sync canary failed" in record["reason"]
-    assert record["timing"]["sync_canary"]["passed"] is False
+    assert record["reason"].startswith("timing escaped synchronisation")
+    assert record["timing"]["drain"]["escaped"] is True
+    assert record["timing"]["sync_canary"]["passed"] is False  # the canary saw it too
+
+
+def test_launch_bound_case_is_published_with_an_overhead_note(monkeypatch, clock):
+    def launch_bound_build(adapter, params, dtype, mode, inputs):
+        result = 2.0 * inputs["x"]
+        cost = params["n"] * 1e-10  # the device work is tiny next to the 20 us launch
+
+        def fn():
+            adapter.enqueue(cost)
+            return result
+
+        return Built(fn)
+
+    install(monkeypatch, launch_bound_build)
+    record = run_case(QueueAdapter(clock), CASE, CONFIG)
+    assert record["status"] == "ok"
+    assert record["timing"]["drain"]["escaped"] is False
+    assert record["timing"]["sync_canary"]["overhead_bound"] is True
+    assert record["notes"][0].startswith("overhead-bound")
 
 
 def test_wrong_answer_is_mismatch_and_never_timed(monkeypatch, clock):

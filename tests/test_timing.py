@@ -62,6 +62,16 @@ def test_first_call_is_kept_apart(clock):
     assert timing["max"] == pytest.approx(0.001, rel=0.03)
 
 
+def test_drain_check_catches_a_synchronise_that_returns_early(clock):
+    adapter = QueueAdapter(clock, escape_sync=True)
+    timing = measure(adapter, lambda: adapter.enqueue(0.001), CONFIG)
+    assert timing["drain"]["escaped"] is True
+    assert timing["drain"]["queued_s"] > timing["drain"]["block_s"]
+    honest = QueueAdapter(clock)
+    timing = measure(honest, lambda: honest.enqueue(0.001), CONFIG)
+    assert timing["drain"]["escaped"] is False and timing["drain"]["queued_s"] < 1e-5
+
+
 def test_timing_config_rejects_unknown_and_mistyped_keys():
     with pytest.raises(ValueError, match="unknown key"):
         TimingConfig.from_dict({"warmup": 1})

@@ -137,6 +137,12 @@ class Adapter:
         """Block until every queued operation on the device (and ``out``) is complete."""
         raise NotImplementedError
 
+    def fetch_first(self, value: Any) -> float:
+        """Copy the first element of ``value`` to the host. It waits for the work that made ``value``
+        by the framework's own data dependency, not by ``synchronize``: the drain check uses it to
+        catch a synchronise that returned early."""
+        raise NotImplementedError
+
     def device_timer(self) -> Timer | None:
         """Device event timer where the framework has one (CUDA events, MPS events)."""
         return None

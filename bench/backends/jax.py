@@ -103,6 +103,9 @@ class JaxAdapter(Adapter):
             return np.asarray(value.astype(jnp.float32)).astype(np.float64)
         return np.asarray(value)
 
+    def fetch_first(self, value: Any) -> float:
+        return float(value.reshape(-1)[0])
+
     def compile(self, fn: Callable, **options: Any) -> Callable:
         return _jax().jit(fn, **options)
 

@@ -96,6 +96,9 @@ class MlxAdapter(Adapter):
             return np.array(value.astype(mx.float32)).astype(np.float64)
         return np.array(value)
 
+    def fetch_first(self, value: Any) -> float:
+        return float(value.reshape(-1)[0].item())
+
     def compile(self, fn: Callable, **options: Any) -> Callable:
         return _mx().compile(fn, **options)
 

@@ -110,6 +110,9 @@ class TensorflowAdapter(Adapter):
             return tf.cast(value, tf.float32).numpy().astype(np.float64)
         return value.numpy()
 
+    def fetch_first(self, value: Any) -> float:
+        return float(_tf().reshape(value, [-1])[0].numpy())
+
     def compile(self, fn: Callable, **options: Any) -> Callable:
         tf = _tf()
         if self.is_metal:

@@ -118,6 +118,9 @@ class TorchAdapter(Adapter):
             t = t.to(torch.float32)
         return t.cpu().numpy().astype(np.float64) if t.is_floating_point() else t.cpu().numpy()
 
+    def fetch_first(self, value: Any) -> float:
+        return float(value.reshape(-1)[0].item())
+
     def compile(self, fn: Callable, **options: Any) -> Callable:
         torch = _torch()
         # Dynamo caches compiled graphs per code object, and every case of a workload compiles a

@@ -119,6 +119,27 @@ def _canary(adapter, spec, impl, case: Case, params: dict, base: dict, config: T
     }
 
 
+def _judge_synchronisation(record: dict[str, Any], timing: dict[str, Any]) -> None:
+    """Rules 3 and 5: an unsynchronised timing is an error; a time that ignores the work is flagged.
+
+    The drain check (work still queued after the synchronise) proves an escape. A failed canary
+    without it means the call costs the same whatever the work: dispatch or launch overhead dominates
+    (a host-bound case, or interference). That number is real but is not the work's: it is published
+    with a note, never as a throughput claim about the kernel.
+    """
+    drain = timing["drain"]
+    canary = timing.get("sync_canary")
+    if drain["escaped"]:
+        record.update(status="error", reason=(
+            f"timing escaped synchronisation: {drain['queued_s'] * 1e3:.3g} ms of work was still queued after "
+            f"the synchronise returned (timed block {drain['block_s'] * 1e3:.3g} ms)"))
+    elif canary is not None and not canary["passed"]:
+        canary["overhead_bound"] = True
+        record.setdefault("notes", []).append(
+            f"overhead-bound: twice the work took {canary['ratio']:.2f}x the time (expected ~{canary['expected_ratio']:.1f}x); "
+            "this time is dispatch/launch overhead or interference, not the work")
+
+
 def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, Any]:
     """Return the measured part of a case record: status, reason, correctness, timing, figures."""
     started = time.time()
@@ -150,17 +171,8 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, An
         timing["first_call_s"] = first_call_s  # compilation included; measure's own first call came after it
         record["memory"] = adapter.peak_memory()
         if config.canary:
-            canary = _canary(adapter, spec, impl, case, params, timing, config)
-            timing["sync_canary"] = canary
-            if canary is not None and not canary["passed"]:
-                record.update(
-                    status="error",
-                    reason=(
-                        f"sync canary failed: twice the work took {canary['ratio']:.2f}x the time "
-                        f"(expected ~{canary['expected_ratio']:.1f}x); the timing escaped synchronisation "
-                        "or the case is too small to measure"
-                    ),
-                )
+            timing["sync_canary"] = _canary(adapter, spec, impl, case, params, timing, config)
+        _judge_synchronisation(record, timing)
         record["timing"] = timing
         median = timing["median"]
         flops = spec.flops(params)
