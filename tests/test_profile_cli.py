@@ -25,7 +25,7 @@ canary = false
 name = "matmul"
 dtypes = ["fp32"]
 modes = ["eager"]
-grid = { mnk = [[256, 256, 256]] }
+grid = { mnk = [[512, 512, 512]] }  # large enough that per-call overhead stays well under 15 %
 [[workload]]
 name = "fallback_act"
 dtypes = ["fp32"]

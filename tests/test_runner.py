@@ -24,7 +24,7 @@ warmup_s = 0.0
 min_warmup_calls = 1
 block_s = 0.005
 min_samples = 3
-max_samples = 200
+max_samples = {max_samples}
 budget_s = {budget}
 canary = false
 [[workload]]
@@ -34,9 +34,9 @@ grid = {{ mnk = [[64, 64, 64], [96, 96, 96], [128, 128, 128], [160, 160, 160]] }
 """
 
 
-def write_suite(tmp_path: Path, budget: float = 0.05) -> Path:
+def write_suite(tmp_path: Path, budget: float = 0.05, max_samples: int = 200) -> Path:
     path = tmp_path / "suite.toml"
-    path.write_text(SUITE.format(budget=budget))
+    path.write_text(SUITE.format(budget=budget, max_samples=max_samples))
     return path
 
 
@@ -123,7 +123,7 @@ def test_sigkilled_worker_costs_one_case(tmp_path):
 
 def test_hanging_case_times_out_and_the_run_goes_on(tmp_path):
     out = tmp_path / "r"
-    done = subprocess.run(cli("run", "--suite", str(write_suite(tmp_path, budget=30.0)), "--backend", "torch:cpu",
+    done = subprocess.run(cli("run", "--suite", str(write_suite(tmp_path, budget=30.0, max_samples=10**9)), "--backend", "torch:cpu",
                               "--timeout", "3", "--out", str(out)), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     cases = final_run(out)["cases"]
