@@ -25,7 +25,14 @@ def summary_table(cases: list[dict[str, Any]], title: str = "") -> Table:
     for column, justify in (("case", "left"), ("backend", "left"), ("status", "left"), ("median", "right"),
                             ("IQR", "right"), ("GFLOP/s", "right"), ("rel err", "right"), ("note", "left")):
         table.add_column(column, justify=justify, overflow="fold")
-    for c in sorted(cases, key=lambda c: (c["workload"], c["case_id"])):
+    unavailable: dict[str, list[dict[str, Any]]] = {}
+    for c in cases:
+        if c["status"] == "unavailable":
+            unavailable.setdefault(c["backend"]["name"], []).append(c)
+    for name, group in sorted(unavailable.items()):  # one row per backend that cannot run here
+        table.add_row(f"({len(group)} cases)", escape(name), f"[{STATUS_STYLE['unavailable']}]unavailable[/]", "", "", "", "",
+                      escape((group[0].get("reason") or "")[:120]))
+    for c in sorted((c for c in cases if c["status"] != "unavailable"), key=lambda c: (c["workload"], c["case_id"])):
         timing = c.get("timing") or {}
         correctness = c.get("correctness") or {}
         status = c["status"]

@@ -124,7 +124,7 @@ def _judge_synchronisation(record: dict[str, Any], timing: dict[str, Any]) -> No
 
     The drain check (work still queued after the synchronise) proves an escape. A failed canary
     without it means the call costs the same whatever the work: dispatch or launch overhead dominates
-    (a host-bound case, or interference). That number is real but is not the work's: it is published
+    (a host-bound case), the doubled work ran on otherwise idle parallel hardware, or interference. That number is real but is not the work's: it is published
     with a note, never as a throughput claim about the kernel.
     """
     drain = timing["drain"]
@@ -137,7 +137,7 @@ def _judge_synchronisation(record: dict[str, Any], timing: dict[str, Any]) -> No
         canary["overhead_bound"] = True
         record.setdefault("notes", []).append(
             f"overhead-bound: twice the work took {canary['ratio']:.2f}x the time (expected ~{canary['expected_ratio']:.1f}x); "
-            "this time is dispatch/launch overhead or interference, not the work")
+            "this time is dispatch/launch overhead, idle parallel hardware or interference, not the work")
 
 
 def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, Any]:
