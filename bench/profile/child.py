@@ -49,23 +49,13 @@ def profiler_module(framework: str, device: str):
 
 
 def profile_case(adapter, case, ctx: ProfileContext) -> ProfileSummary:
-    from bench import workloads
-    from bench.backends import Unsupported
-    from bench.runner.execute import _build, _to_numpy
+    from bench.runner.execute import _to_numpy, prepare, reference
 
-    spec = workloads.get(case.workload)
-    impl = workloads.implementation(case.workload, adapter.framework)
-    if impl is None:
-        raise Unsupported(f"{case.workload} has no {adapter.framework} implementation")
-    why = adapter.supports_dtype(case.dtype)
-    if why:
-        raise Unsupported(why)
-    params = case.params_dict
-    inputs, built = _build(adapter, spec, impl, params, case)
+    spec, _impl, params, inputs, built = prepare(adapter, case)
     fn, ctx.calls_made = counted(built.fn)
     out = fn()
     adapter.synchronize(out)
-    rel = spec.relative_error(_to_numpy(adapter, built, out), spec.reference(params, case.dtype, inputs))
+    rel = spec.relative_error(_to_numpy(adapter, built, out), reference(spec, case, params, inputs, built))
     tol = spec.tolerance(case.dtype, adapter.allow_tf32)
     module = profiler_module(adapter.framework, adapter.device)
     if not rel <= tol:

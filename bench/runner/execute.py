@@ -58,7 +58,8 @@ def _build(adapter: Adapter, spec, impl, params: dict, case: Case):
 _last_reference: dict[tuple, Any] = {}
 
 
-def _reference(spec, case: Case, params: dict, inputs: dict, built: Built) -> Any:
+def reference(spec, case: Case, params: dict, inputs: dict, built: Built) -> Any:
+    """The float64 reference for a built case (shared with the next case that has the same key)."""
     if built.reference_inputs is not None:  # the kernel re-expressed its inputs: no sharing
         return spec.reference(params, case.dtype, built.reference_inputs)
     key = (case.workload, spec.reference_key(params), case.dtype)
@@ -119,6 +120,22 @@ def _canary(adapter, spec, impl, case: Case, params: dict, base: dict, config: T
     }
 
 
+def prepare(adapter: Adapter, case: Case):
+    """The case's spec, implementation, params, NumPy inputs and built call; Unsupported if it cannot run."""
+    spec = workloads.get(case.workload)
+    impl = workloads.implementation(case.workload, adapter.framework)
+    if impl is None:
+        raise Unsupported(f"{case.workload} has no {adapter.framework} implementation")
+    if case.dtype not in spec.dtypes:
+        raise Unsupported(f"{case.workload} does not define dtype {case.dtype}")
+    why = adapter.supports_dtype(case.dtype)
+    if why:
+        raise Unsupported(why)
+    params = case.params_dict
+    inputs, built = _build(adapter, spec, impl, params, case)
+    return spec, impl, params, inputs, built
+
+
 def _judge_synchronisation(record: dict[str, Any], timing: dict[str, Any]) -> None:
     """Rules 3 and 5: an unsynchronised timing is an error; a time that ignores the work is flagged.
 
@@ -145,20 +162,10 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig) -> dict[str, An
     started = time.time()
     record: dict[str, Any] = {"status": "ok", "reason": None}
     try:
-        spec = workloads.get(case.workload)
-        impl = workloads.implementation(case.workload, adapter.framework)
-        if impl is None:
-            raise Unsupported(f"{case.workload} has no {adapter.framework} implementation")
-        if case.dtype not in spec.dtypes:
-            raise Unsupported(f"{case.workload} does not define dtype {case.dtype}")
-        why = adapter.supports_dtype(case.dtype)
-        if why:
-            raise Unsupported(why)
-        params = case.params_dict
-        inputs, built = _build(adapter, spec, impl, params, case)
+        spec, impl, params, inputs, built = prepare(adapter, case)
         record["info"] = built.info
 
-        ref = _reference(spec, case, params, inputs, built)
+        ref = reference(spec, case, params, inputs, built)
         tol = spec.tolerance(case.dtype, adapter.allow_tf32)
         record["correctness"], first_call_s = _check(adapter, spec, built, ref, tol)
         if not record["correctness"]["passed"]:

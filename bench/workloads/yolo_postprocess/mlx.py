@@ -10,7 +10,7 @@ import mlx.core as mx
 
 from bench.workloads.base import Built
 from bench.workloads.yolo_postprocess import reference
-from bench.workloads.yolo_postprocess.spec import SPEC, constants
+from bench.workloads.yolo_postprocess.spec import native_inputs
 
 
 def _flatten(maps):
@@ -52,12 +52,7 @@ def finish(rows, keep, d: int):
 
 
 def build(adapter, params, dtype, mode, inputs):
-    const = constants(inputs, SPEC.reg_max)
-    nhwc = lambda name: adapter.from_numpy(inputs[name].transpose(0, 2, 3, 1), dtype)  # noqa: E731
-    box_maps = [nhwc(f"stride{s}/box") for s in (8, 16, 32)]
-    cls_maps = [nhwc(f"stride{s}/cls") for s in (8, 16, 32)]
-    anchors, strides = adapter.from_numpy(inputs["anchors"], dtype), adapter.from_numpy(inputs["strides"], dtype)
-    bins, earlier = adapter.from_numpy(const["bins"], dtype), adapter.from_numpy(const["earlier"])
+    const, box_maps, cls_maps, anchors, strides, bins, earlier = native_inputs(adapter, inputs, dtype)
     prep, stp, fin = partial(prepare, k=const["k"]), step, partial(finish, d=const["d"])
     if mode == "compiled":
         prep, stp, fin = (adapter.compile(f) for f in (prep, stp, fin))

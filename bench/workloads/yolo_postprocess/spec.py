@@ -92,3 +92,15 @@ def constants(inputs: dict[str, np.ndarray], reg_max: int) -> dict[str, np.ndarr
 
 
 SPEC = YoloPostprocess()
+
+
+def native_inputs(adapter, inputs: dict[str, np.ndarray], dtype: str) -> tuple[dict, list, list, object, object, object, object]:
+    """Every input on the adapter's device, head maps in NHWC: (const, box_maps, cls_maps, anchors,
+    strides, bins, earlier). For the frameworks whose layout is channels-last (JAX, TF, MLX)."""
+    const = constants(inputs, SPEC.reg_max)
+    nhwc = lambda name: adapter.from_numpy(inputs[name].transpose(0, 2, 3, 1), dtype)  # noqa: E731
+    box_maps = [nhwc(f"stride{s}/box") for s in (8, 16, 32)]
+    cls_maps = [nhwc(f"stride{s}/cls") for s in (8, 16, 32)]
+    anchors, strides = adapter.from_numpy(inputs["anchors"], dtype), adapter.from_numpy(inputs["strides"], dtype)
+    bins, earlier = adapter.from_numpy(const["bins"], dtype), adapter.from_numpy(const["earlier"])
+    return const, box_maps, cls_maps, anchors, strides, bins, earlier

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from bench.workloads.base import Built
 from bench.workloads.yolo_postprocess import reference
-from bench.workloads.yolo_postprocess.spec import SPEC, constants
+from bench.workloads.yolo_postprocess.spec import native_inputs
 
 
 def postprocess(box_maps, cls_maps, anchors, strides, bins, earlier, k: int, d: int):
@@ -46,12 +46,7 @@ def postprocess(box_maps, cls_maps, anchors, strides, bins, earlier, k: int, d: 
 
 
 def build(adapter, params, dtype, mode, inputs):
-    const = constants(inputs, SPEC.reg_max)
-    nhwc = lambda name: adapter.from_numpy(inputs[name].transpose(0, 2, 3, 1), dtype)  # noqa: E731
-    box_maps = [nhwc(f"stride{s}/box") for s in (8, 16, 32)]
-    cls_maps = [nhwc(f"stride{s}/cls") for s in (8, 16, 32)]
-    anchors, strides = adapter.from_numpy(inputs["anchors"], dtype), adapter.from_numpy(inputs["strides"], dtype)
-    bins, earlier = adapter.from_numpy(const["bins"], dtype), adapter.from_numpy(const["earlier"])
+    const, box_maps, cls_maps, anchors, strides, bins, earlier = native_inputs(adapter, inputs, dtype)
     fn = adapter.run_on_device(partial(postprocess, k=const["k"], d=const["d"]))
     if mode == "compiled":
         fn = adapter.compile(fn)
