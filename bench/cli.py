@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SuiteError, ResultsError, UsageError) as exc:
         print(f"siliconbench: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an output folder that cannot be made, a file that cannot be written
+        print(f"siliconbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
