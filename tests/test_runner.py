@@ -60,6 +60,12 @@ def children_workers(pid: int) -> list[int]:
     return out
 
 
+def start_slow_run(tmp_path: Path, out: Path) -> subprocess.Popen:
+    """A torch:cpu run whose four cases take about a second each, in the background."""
+    return subprocess.Popen(cli("run", "--suite", str(write_suite(tmp_path, budget=1.0)), "--backend", "torch:cpu", "--out", str(out)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def wait_for_cases(out_dir: Path, count: int, timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -102,8 +108,7 @@ def test_run_writes_a_complete_valid_document(tmp_path):
 
 def test_sigkilled_worker_costs_one_case(tmp_path):
     out = tmp_path / "r"
-    proc = subprocess.Popen(cli("run", "--suite", str(write_suite(tmp_path, budget=1.0)), "--backend", "torch:cpu", "--out", str(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_slow_run(tmp_path, out)
     try:
         wait_for_cases(out, 1)
         workers = children_workers(proc.pid)
@@ -133,8 +138,7 @@ def test_hanging_case_times_out_and_the_run_goes_on(tmp_path):
 
 def test_ctrl_c_keeps_finished_cases(tmp_path):
     out = tmp_path / "r"
-    proc = subprocess.Popen(cli("run", "--suite", str(write_suite(tmp_path, budget=1.0)), "--backend", "torch:cpu", "--out", str(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_slow_run(tmp_path, out)
     try:
         wait_for_cases(out, 2)
         proc.send_signal(signal.SIGINT)
@@ -150,8 +154,7 @@ def test_ctrl_c_keeps_finished_cases(tmp_path):
 
 def test_partial_file_of_a_killed_run_is_loadable(tmp_path):
     out = tmp_path / "r"
-    proc = subprocess.Popen(cli("run", "--suite", str(write_suite(tmp_path, budget=1.0)), "--backend", "torch:cpu", "--out", str(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_slow_run(tmp_path, out)
     try:
         wait_for_cases(out, 1)
         proc.kill()  # the orchestrator itself dies: no chance to finalise
