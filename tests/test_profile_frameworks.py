@@ -208,3 +208,24 @@ def test_jax_gpu_kernels_without_hlo_stats_and_derived_lines():
     jax_profile.summarize_events(summary, events)
     assert [(op.name, op.device) for op in summary.ops] == [("cutlass_gemm_kernel", "cuda")]
     assert summary.coverage == pytest.approx(1.0)
+
+
+def test_jax_eager_dispatch_rows_count_host_time_once():
+    """Outer PjitFunction dispatches become rows less the XLA op time inside them; nested ones do not count."""
+    summary = ProfileSummary("jax.profiler", "cpu", calls=1, case_time_s=100e-6)
+    op = TraceEvent("ynn_fusion", 20.0, 30.0, "/host:CPU", "xla-client", (1, 2), {"hlo_op": "ynn_fusion"})
+    outer = TraceEvent("PjitFunction(_einsum)", 0.0, 60.0, "/host:CPU", "python", (1, 1))
+    nested = TraceEvent("PjitFunction(reshape)", 5.0, 10.0, "/host:CPU", "python", (1, 1))
+    later = TraceEvent("PjitFunction(exp)", 70.0, 20.0, "/host:CPU", "python", (1, 1))
+    jax_profile.summarize_events(summary, [outer, nested, op, later])
+    rows = {o.name: o.total_s * 1e6 for o in summary.ops}
+    assert rows == pytest.approx({"ynn_fusion": 30.0, "dispatch _einsum": 30.0, "dispatch exp": 20.0})
+    assert summary.coverage == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("framework", ["torch", "jax"])
+def test_sdpa_eager_profile_covers_the_case(tmp_path, framework):
+    """Issue 6's acceptance on CPU: sdpa on torch:cpu and jax:cpu (eager: JAX dispatch rows included)."""
+    params = {"b": 1, "h": 4, "l": 256, "d": 64, "causal": False, "variant": "naive"}
+    summary = profile(tmp_path, framework, "sdpa", params, calls=COVERAGE_CALLS)
+    assert_covers_case(summary)

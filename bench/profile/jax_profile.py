@@ -15,6 +15,9 @@ What the events look like (verified on jax 0.10.2 CPU; CUDA per the reference, v
 
 from __future__ import annotations
 
+import bisect
+import re
+
 from bench.profile.fallback import is_host_callback
 from bench.profile.region import ProfileContext, annotated_region, prepare
 from bench.profile.summary import ProfileSummary
@@ -69,3 +72,31 @@ def summarize_events(summary: ProfileSummary, events: list[TraceEvent]) -> None:
         summary.add_op(event.name, self_us / 1e6, device=device, fallback=fallback, detail=detail)
     if summary.device != "cpu":
         summary.notes.append("host-side XLA events (device cpu) overlap the device timeline; coverage counts device ops, copies and host callbacks")
+    else:
+        add_dispatch_rows(summary, events, [e for e, _ in ops])
+
+
+DISPATCH = re.compile(r"^PjitFunction\((.+)\)$")
+
+
+def add_dispatch_rows(summary: ProfileSummary, events: list[TraceEvent], op_events: list[TraceEvent]) -> None:
+    """Host dispatch of eager JAX on the CPU: ``PjitFunction(name)`` events, less the XLA op time inside them.
+
+    In eager mode every jnp call is dispatched from Python on its own; that host time is real case
+    time with no XLA op event. Only outermost dispatches count (a nested one is part of its parent),
+    and the op time overlapping a dispatch is subtracted, so nothing is counted twice.
+    """
+    ops = sorted((e.start_us, e.end_us) for e in op_events)
+    starts = [a for a, _ in ops]
+    outer_end = -1.0
+    for event in sorted((e for e in events if DISPATCH.match(e.name)), key=lambda e: (e.start_us, -e.dur_us)):
+        if event.end_us <= outer_end:
+            continue  # nested inside a dispatch already counted
+        outer_end = event.end_us
+        first = max(bisect.bisect_left(starts, event.start_us) - 1, 0)
+        overlap = 0.0
+        for a, b in ops[first:bisect.bisect_right(starts, event.end_us)]:
+            overlap += max(0.0, min(b, event.end_us) - max(a, event.start_us))
+        name = DISPATCH.match(event.name).group(1)
+        summary.add_op(f"dispatch {name}", max(event.dur_us - overlap, 0.0) / 1e6, device="cpu",
+                       detail="host: JAX dispatch (PjitFunction) minus the XLA op time inside it")
