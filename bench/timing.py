@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from bench.backends.base import Adapter, wall_timer
 from bench.stats import summarize
+from bench.workloads.base import leaves
 
 
 @dataclass
@@ -79,12 +80,6 @@ def _time_block(adapter: Adapter, fn: Callable[[], Any], n: int, timer) -> tuple
 DRAIN_FLOOR_S = 1e-3  # queued work below this is within the noise of two host fetches
 
 
-def _first_leaf(out: Any) -> Any:
-    while isinstance(out, dict | list | tuple):
-        out = out[sorted(out)[0]] if isinstance(out, dict) else out[0]
-    return out
-
-
 def drain_check(adapter: Adapter, fn: Callable[[], Any], n: int, config: TimingConfig) -> dict[str, Any]:
     """Run a block, synchronise, then fetch an output element twice; twice over, keeping the minimum.
 
@@ -93,7 +88,7 @@ def drain_check(adapter: Adapter, fn: Callable[[], Any], n: int, config: TimingC
     the backend escaped synchronisation, whatever its timings look like. The fetch path is warmed
     first (its first use builds ops), and noise only ever adds time, so the minimum of two tries counts.
     """
-    adapter.fetch_first(_first_leaf(_call(adapter, fn)))
+    adapter.fetch_first(next(iter(leaves(_call(adapter, fn)))))
     adapter.synchronize()
     tries = []
     for _ in range(2):
@@ -103,7 +98,7 @@ def drain_check(adapter: Adapter, fn: Callable[[], Any], n: int, config: TimingC
             out = _call(adapter, fn)
         adapter.synchronize(out)
         block_s = time.perf_counter() - wall0
-        leaf = _first_leaf(out)
+        leaf = next(iter(leaves(out)))
         t0 = time.perf_counter()
         adapter.fetch_first(leaf)
         t1 = time.perf_counter()

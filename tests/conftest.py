@@ -47,5 +47,10 @@ def any_cpu_adapter(request):
 
 
 @pytest.fixture
-def fast_timing() -> TimingConfig:
-    return FAST_TIMING
+def clock(monkeypatch):
+    """A simulated clock the timing engine reads (tests/fakes.py), for exact timing tests."""
+    from tests.fakes import FakeClock, install_clock
+
+    clock = FakeClock()
+    install_clock(monkeypatch, clock)
+    return clock

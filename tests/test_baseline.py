@@ -4,7 +4,7 @@ import pytest
 
 from bench.runner.execute import run_case
 from bench.workloads.base import Built
-from tests.test_execute import CASE, CONFIG, clock, install  # noqa: F401  (clock is a fixture)
+from tests.test_execute import CASE, CONFIG, install
 
 
 def build_with_baseline(cost_factor, baseline_scale=2.0):

@@ -10,7 +10,7 @@ from bench.backends import Unsupported
 from bench.runner.execute import run_case
 from bench.timing import TimingConfig
 from bench.workloads.base import Built, Case, Workload
-from tests.fakes import FakeClock, QueueAdapter, install_clock
+from tests.fakes import QueueAdapter
 
 CONFIG = TimingConfig(warmup_s=0.0, min_warmup_calls=1, block_s=0.004, min_samples=5, max_samples=6, budget_s=0.0)
 
@@ -32,13 +32,6 @@ class Scale(Workload):
 
     def canary_params(self, params):
         return {"n": params["n"] * 2}
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = FakeClock()
-    install_clock(monkeypatch, clock)
-    return clock
 
 
 def install(monkeypatch, build):

@@ -3,16 +3,9 @@
 import pytest
 
 from bench.timing import TimingConfig, measure
-from tests.fakes import LAUNCH_S, FakeClock, QueueAdapter, install_clock
+from tests.fakes import LAUNCH_S, QueueAdapter
 
 CONFIG = TimingConfig(warmup_s=0.0, min_warmup_calls=2, block_s=0.004, min_samples=5, max_samples=8, budget_s=0.0)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = FakeClock()
-    install_clock(monkeypatch, clock)
-    return clock
 
 
 def test_synchronised_timing_sees_the_device_work(clock):

@@ -88,6 +88,24 @@ def input_seed(workload: str, key: tuple) -> int:
     return int.from_bytes(hashlib.sha256(repr((workload, key)).encode()).digest()[:8], "little")
 
 
+def unpack_shape(workload: str, params: dict[str, Any], key: str, names: tuple[str, ...]) -> None:
+    """Replace a grid's ``key = [a, b, ...]`` (e.g. ``mnk = [m, n, k]``) by one parameter per name, in place."""
+    if key not in params:
+        return
+    value = params.pop(key)
+    if not (isinstance(value, list | tuple) and len(value) == len(names)):
+        raise ValueError(f"{workload}: {key} must be [{', '.join(names)}], got {value!r}")
+    params.update(zip(names, value))
+
+
+def check_positive_ints(workload: str, params: dict[str, Any], keys: Iterable[str]) -> None:
+    """Raise ValueError naming the first of ``keys`` that is not a positive integer (bools are not)."""
+    for key in keys:
+        value = params[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{workload}: {key} must be a positive integer, got {value!r}")
+
+
 def _freeze(v: Any) -> Any:
     return tuple(_freeze(x) for x in v) if isinstance(v, list | tuple) else v
 
@@ -173,7 +191,7 @@ class Workload:
 
     def relative_error(self, out: Any, ref: Any) -> float:
         """||out - ref|| / ||ref|| over every output array (2-norm of the concatenation)."""
-        outs, refs = list(_leaves(out)), list(_leaves(ref))
+        outs, refs = list(leaves(out)), list(leaves(ref))
         if len(outs) != len(refs):
             raise ValueError(f"{self.name}: backend returned {len(outs)} outputs, reference has {len(refs)}")
         num = den = 0.0
@@ -189,12 +207,13 @@ class Workload:
         return float(np.sqrt(num / den)) if den > 0 else float(np.sqrt(num))
 
 
-def _leaves(tree: Any) -> Iterable[Any]:
+def leaves(tree: Any) -> Iterable[Any]:
+    """The arrays of an output tree (dicts by sorted key, lists and tuples in order)."""
     if isinstance(tree, dict):
         for key in sorted(tree):
-            yield from _leaves(tree[key])
+            yield from leaves(tree[key])
     elif isinstance(tree, list | tuple):
         for item in tree:
-            yield from _leaves(item)
+            yield from leaves(item)
     else:
         yield tree

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import itemsize, round_to
-from bench.workloads.base import Built, Workload
+from bench.workloads.base import Built, Workload, check_positive_ints, unpack_shape
 
 SHAPE_KEYS = ("n", "c", "h", "w")
 ACTIVATIONS = ("relu", "silu")
@@ -41,16 +41,9 @@ class ConvAdd(Workload):
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         params = {"stride": 1, "act": "relu", "remap": True, **params}
-        if "nchw" in params:
-            nchw = params.pop("nchw")
-            if not (isinstance(nchw, list | tuple) and len(nchw) == 4):
-                raise ValueError(f"conv_add: nchw must be [n, c, h, w], got {nchw!r}")
-            params.update(zip(SHAPE_KEYS, nchw))
+        unpack_shape(self.name, params, "nchw", SHAPE_KEYS)
         super().normalize(params)
-        for key in SHAPE_KEYS:
-            value = params[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"conv_add: {key} must be a positive integer, got {value!r}")
+        check_positive_ints(self.name, params, SHAPE_KEYS)
         if params["stride"] not in STRIDES or isinstance(params["stride"], bool):
             raise ValueError(f"conv_add: stride must be 1 or 2, got {params['stride']!r}")
         if params["act"] not in ACTIVATIONS:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import itemsize, round_to
-from bench.workloads.base import Workload
+from bench.workloads.base import Workload, check_positive_ints
 
 LAMBDA = 0.5
 ACTS = ("native", "host")
@@ -43,10 +43,7 @@ class FallbackAct(Workload):
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         params = dict(params)
         super().normalize(params)
-        for key in ("batch", "dim", "hidden"):
-            value = params[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"fallback_act: {key} must be a positive integer, got {value!r}")
+        check_positive_ints(self.name, params, ("batch", "dim", "hidden"))
         if params["act"] not in ACTS:
             raise ValueError(f"fallback_act: act must be one of {', '.join(ACTS)}, got {params['act']!r}")
         unknown = set(params) - set(self.required_params)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import itemsize, round_to
-from bench.workloads.base import Workload
+from bench.workloads.base import Workload, check_positive_ints, unpack_shape
 
 
 class Matmul(Workload):
@@ -24,16 +24,9 @@ class Matmul(Workload):
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         params = dict(params)
-        if "mnk" in params:
-            mnk = params.pop("mnk")
-            if not (isinstance(mnk, list | tuple) and len(mnk) == 3):
-                raise ValueError(f"matmul: mnk must be [m, n, k], got {mnk!r}")
-            params.update(m=mnk[0], n=mnk[1], k=mnk[2])
+        unpack_shape(self.name, params, "mnk", ("m", "n", "k"))
         super().normalize(params)
-        for key in ("m", "n", "k"):
-            value = params[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"matmul: {key} must be a positive integer, got {value!r}")
+        check_positive_ints(self.name, params, ("m", "n", "k"))
         unknown = set(params) - {"m", "n", "k"}
         if unknown:
             raise ValueError(f"matmul: unknown parameter(s) {', '.join(sorted(unknown))}")

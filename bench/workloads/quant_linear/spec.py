@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import itemsize, round_to
-from bench.workloads.base import Workload
+from bench.workloads.base import Workload, check_positive_ints, unpack_shape
 from bench.workloads.quant_linear.quantize import dequantize_int4, dequantize_int8, quantize_int4, quantize_int8
 
 SCHEMES = ("none", "int8", "int4")
@@ -57,12 +57,6 @@ GROUPS = (32, 64, 128)
 ACTIVATION_DTYPES = ("fp16", "bf16")
 # metrics() is not told the dtype; every dtype this spec allows has this size.
 (_ACT_BYTES,) = {itemsize(d) for d in ACTIVATION_DTYPES}
-
-
-def _positive_int(params: dict[str, Any], key: str) -> None:
-    value = params[key]
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"quant_linear: {key} must be a positive integer, got {value!r}")
 
 
 def weight_bytes(params: dict[str, Any], param_bytes: int) -> int:
@@ -85,17 +79,12 @@ class QuantLinear(Workload):
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         params = dict(params)
-        if "kn" in params:
-            kn = params.pop("kn")
-            if not (isinstance(kn, list | tuple) and len(kn) == 2):
-                raise ValueError(f"quant_linear: kn must be [k, n], got {kn!r}")
-            params.update(k=kn[0], n=kn[1])
+        unpack_shape(self.name, params, "kn", ("k", "n"))
         unknown = set(params) - {"m", "k", "n", "scheme", "group"}
         if unknown:
             raise ValueError(f"quant_linear: unknown parameter(s) {', '.join(sorted(unknown))} (known: m, k, n, kn, scheme, group)")
         super().normalize(params)
-        for key in ("m", "k", "n"):
-            _positive_int(params, key)
+        check_positive_ints(self.name, params, ("m", "k", "n"))
         if params["scheme"] not in SCHEMES:
             raise ValueError(f"quant_linear: scheme must be one of {', '.join(SCHEMES)}, got {params['scheme']!r}")
         if "group" in params and params["group"] not in GROUPS:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import itemsize, round_to
-from bench.workloads.base import Workload
+from bench.workloads.base import Workload, check_positive_ints, unpack_shape
 
 VARIANTS = ("fused", "naive", "cudnn")
 SHAPE_KEYS = ("b", "h", "l", "d")
@@ -44,16 +44,9 @@ class Sdpa(Workload):
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         params = {"causal": False, "variant": "fused", **params}
-        if "bhld" in params:
-            bhld = params.pop("bhld")
-            if not (isinstance(bhld, list | tuple) and len(bhld) == 4):
-                raise ValueError(f"sdpa: bhld must be [b, h, l, d], got {bhld!r}")
-            params.update(zip(SHAPE_KEYS, bhld))
+        unpack_shape(self.name, params, "bhld", SHAPE_KEYS)
         super().normalize(params)
-        for key in SHAPE_KEYS:
-            value = params[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"sdpa: {key} must be a positive integer, got {value!r}")
+        check_positive_ints(self.name, params, SHAPE_KEYS)
         if not isinstance(params["causal"], bool):
             raise ValueError(f"sdpa: causal must be true or false, got {params['causal']!r}")
         if params["variant"] not in VARIANTS:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import round_to
-from bench.workloads.base import Workload
+from bench.workloads.base import Workload, check_positive_ints
 from bench.workloads.yolo import reference
 from bench.workloads.yolo.arch import NANO, graph
 from bench.workloads.yolo.convert import split_inputs, weight_key
@@ -31,10 +31,7 @@ def check_size_batch(workload: str, params: dict[str, Any]) -> dict[str, Any]:
     unknown = set(params) - {"size", "batch"}
     if unknown:
         raise ValueError(f"{workload}: unknown parameter(s) {', '.join(sorted(unknown))} (known: batch, size)")
-    for key in ("size", "batch"):
-        value = params[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{workload}: {key} must be a positive integer, got {value!r}")
+    check_positive_ints(workload, params, ("size", "batch"))
     if params["size"] % 32:
         raise ValueError(f"{workload}: size must be a multiple of 32 (the largest stride), got {params['size']}")
     return dict(params)
