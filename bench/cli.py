@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from bench.errors import UsageError
 from bench.results.load import ResultsError
 from bench.suite import SuiteError
 
@@ -26,10 +27,6 @@ COMMAND_MODULES = [
     "bench.commands.calibrate",
     "bench.commands.export",
 ]
-
-
-class UsageError(ValueError):
-    """Bad command-line input; printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,16 @@ frameworks see this process's environment variables and whatever the test import
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bench.timing import TimingConfig
+
+if TYPE_CHECKING:
+    from bench.results.records import CaseRecord, Timing
 
 WORKLOAD = "pytest"
 
@@ -33,19 +37,19 @@ class TimerResult:
 
     name: str
     backend: str
-    timing: dict[str, Any]
+    timing: Timing
 
     @property
     def median(self) -> float:
-        return self.timing["median"]
+        return self.timing.median
 
     @property
     def iqr(self) -> float:
-        return self.timing["iqr"]
+        return self.timing.iqr
 
     @property
     def samples(self) -> list[float]:
-        return self.timing["samples"]
+        return self.timing.samples
 
 
 class SiliconbenchTimer:
@@ -95,14 +99,15 @@ class SiliconbenchTimer:
         return result
 
 
-def case_record(result: dict[str, Any]) -> dict[str, Any]:
+def case_record(result: dict[str, Any]) -> CaseRecord:
     """A run-file case for one timing: workload ``pytest``, params naming the test and the timing."""
-    params = {"test": result["nodeid"], "name": result["name"]}
-    label = f"{WORKLOAD}[name={result['name']},test={result['nodeid']}]/native/eager"
+    from bench.results.records import BackendRef, CaseRecord
+    from bench.workloads.base import Case
+
+    case = Case.make(WORKLOAD, {"test": result["nodeid"], "name": result["name"]}, "native", "eager")
     framework, _, device = result["resolved"].partition(":")
-    return {"case_id": f"{label}@{result['backend']}", "workload": WORKLOAD, "params": params, "dtype": "native",
-            "mode": "eager", "backend": {"name": result["backend"], "resolved": result["resolved"], "framework": framework,
-                                         "device": device}, "status": "ok", "reason": None, "timing": result["timing"]}
+    backend = BackendRef(name=result["backend"], resolved=result["resolved"], framework=framework, device=device)
+    return CaseRecord(case_id=case.case_id(result["backend"]), **case.to_dict(), backend=backend, status="ok", timing=result["timing"])
 
 
 def pytest_addoption(parser) -> None:
@@ -131,8 +136,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.write_sep("-", "siliconbench timings (median, IQR, samples)")
     for r in results:
         t = r["timing"]
-        terminalreporter.write_line(f"{r['nodeid']} [{r['name']}] {r['resolved']}: {format_seconds(t['median'])} "
-                                    f"± {format_seconds(t['iqr'])} IQR, n={t['n_samples']}")
+        terminalreporter.write_line(f"{r['nodeid']} [{r['name']}] {r['resolved']}: {format_seconds(t.median)} "
+                                    f"± {format_seconds(t.iqr)} IQR, n={t.n_samples}")
     folder = config.getoption("--siliconbench-save")
     if folder:
         path = save_run(results, folder)
@@ -140,11 +145,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 
 def save_run(results: list[dict[str, Any]], folder: str):
-    from bench.results.environment import capture
-    from bench.results.store import RunWriter
+    from bench.results.store import RunWriter, new_header
 
-    header = {"suite": {"name": "pytest", "path": None, "description": "siliconbench_timer measurements", "n_cases": len(results)},
-              "environment": capture({"fp32": "ieee", "allow_tf32": False}), "timing_config": results[0]["timing_config"]}
+    suite = {"name": "pytest", "path": None, "description": "siliconbench_timer measurements", "n_cases": len(results)}
+    header = new_header(suite, results[0]["timing_config"], backends=sorted({r["backend"] for r in results}))
     writer = RunWriter(folder, header)
     for result in results:
         writer.append(case_record(result))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import workloads
-from bench.backends import ALL_BACKENDS, BackendName, parse_backend
+from bench.backends import BackendName, all_backends, parse_backend
 from bench.dtypes import DTYPES
 from bench.timing import TimingConfig
 from bench.workloads.base import MODES, Case
@@ -84,7 +84,7 @@ def from_dict(data: dict[str, Any], where: str) -> Suite:
         raise SuiteError(f"{where}: key '{sorted(unknown)[0]}': unknown (known: {', '.join(sorted(known))})")
     name = data.get("name", Path(where).stem)
     backends = []
-    for i, text in enumerate(_list_of_str(data.get("backends", list(ALL_BACKENDS)), f"{where}: key 'backends'")):
+    for i, text in enumerate(_list_of_str(data.get("backends", list(all_backends())), f"{where}: key 'backends'")):
         try:
             backends.append(parse_backend(text))
         except ValueError as exc:

@@ -1,6 +1,6 @@
 """Timing engine: first call, time-based warm-up, blocks sized to a target duration, every sample kept.
 
-Rules (DESIGN.md 3-5): never time an unsynchronised call; warm up until compilation and caches
+Rules (docs/design.md, rules 3-5): never time an unsynchronised call; warm up until compilation and caches
 settle (time-based, with a minimum call count); time blocks of ``n`` calls sized so the sync and
 timer overhead is small against the block; keep every sample. Device event timers are used where
 the adapter has them, with the wall clock (which includes the synchronise) kept as a cross-check.
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable
+from typing import Any
 
 from bench.backends.base import Adapter, wall_timer
+from bench.results.records import Drain, Timing
 from bench.stats import summarize
 from bench.workloads.base import leaves
 
@@ -31,7 +33,7 @@ class TimingConfig:
     drain_max_fraction: float = 0.25  # queued work left after a synchronise, as a share of the block
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "timing") -> "TimingConfig":
+    def from_dict(cls, data: dict[str, Any], where: str = "timing") -> TimingConfig:
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(data) - set(known)
         if unknown:
@@ -46,7 +48,7 @@ class TimingConfig:
             setattr(out, key, type(default)(value))
         return out
 
-    def scaled(self, factor: float) -> "TimingConfig":
+    def scaled(self, factor: float) -> TimingConfig:
         """A shorter budget for auxiliary measurements (the canary)."""
         out = TimingConfig(**asdict(self))
         out.warmup_s *= factor
@@ -80,7 +82,7 @@ def _time_block(adapter: Adapter, fn: Callable[[], Any], n: int, timer) -> tuple
 DRAIN_FLOOR_S = 1e-3  # queued work below this is within the noise of two host fetches
 
 
-def drain_check(adapter: Adapter, fn: Callable[[], Any], n: int, config: TimingConfig) -> dict[str, Any]:
+def drain_check(adapter: Adapter, fn: Callable[[], Any], n: int, config: TimingConfig) -> Drain:
     """Run a block, synchronise, then fetch an output element twice; twice over, keeping the minimum.
 
     Fetching waits for the work by data dependency, independently of ``synchronize``. If the first
@@ -107,10 +109,10 @@ def drain_check(adapter: Adapter, fn: Callable[[], Any], n: int, config: TimingC
         tries.append((max(0.0, (t1 - t0) - (t2 - t1)), block_s))
     queued_s, block_s = min(tries)
     limit = max(config.drain_max_fraction * block_s, DRAIN_FLOOR_S)
-    return {"block_s": block_s, "queued_s": queued_s, "limit_s": limit, "escaped": bool(queued_s > limit)}
+    return Drain(block_s=block_s, queued_s=queued_s, limit_s=limit, escaped=bool(queued_s > limit))
 
 
-def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> dict[str, Any]:
+def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> Timing:
     """Time ``fn`` on ``adapter``; return the ``timing`` record of a case (seconds per call)."""
     t0 = time.perf_counter()
     out = _call(adapter, fn)
@@ -137,7 +139,7 @@ def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> di
         elapsed, _ = _time_block(adapter, fn, n, timer)
         if elapsed >= config.block_s / 2 or n >= 1 << 20:
             break
-        n = max(n * 2, int(math.ceil(n * config.block_s / max(elapsed, 1e-9))))
+        n = max(n * 2, math.ceil(n * config.block_s / max(elapsed, 1e-9)))
 
     samples: list[float] = []
     wall_samples: list[float] = []
@@ -151,17 +153,9 @@ def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> di
 
     drain = drain_check(adapter, fn, n, config)
 
-    record: dict[str, Any] = {
-        "timer": timer.kind,
-        "drain": drain,
-        "samples": samples,
-        "calls_per_sample": n,
-        "first_call_s": first_call_s,
-        "warmup_calls": warmup_calls,
-        "warmup_s": warmup_s,
-        **summarize(samples),
-    }
+    timing = Timing(timer=timer.kind, drain=drain, samples=samples, calls_per_sample=n, first_call_s=first_call_s,
+                    warmup_calls=warmup_calls, warmup_s=warmup_s, **summarize(samples))
     if device_timer is not None:
-        record["wall_samples"] = wall_samples
-        record["wall_median"] = summarize(wall_samples)["median"]
-    return record
+        timing.wall_samples = wall_samples
+        timing.wall_median = summarize(wall_samples)["median"]
+    return timing

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.results.records import CaseRecord, Run
 from bench.results.schema import SCHEMA_VERSION
+from bench.stats import summarize
 
 
 def case(name: str, samples: list[float] | np.ndarray | None = None, status: str = "ok", backend: str = "torch:cpu",
@@ -23,8 +25,18 @@ def case(name: str, samples: list[float] | np.ndarray | None = None, status: str
     }
     if samples is not None:
         s = [float(x) for x in samples]
-        out["timing"] = {"timer": "wall", "samples": s, "median": float(np.median(s)), "calls_per_sample": 1}
+        out["timing"] = {"timer": "wall", "samples": s, "calls_per_sample": 1, **summarize(s)}
     return out
+
+
+def record(*args: Any, **kwargs: Any) -> CaseRecord:
+    """``case`` as a typed record."""
+    return CaseRecord.from_dict(case(*args, **kwargs))
+
+
+def run(*args: Any, **kwargs: Any) -> Run:
+    """``run_doc`` as a typed record (what ``bench.results.read_runs`` returns)."""
+    return Run.from_dict(run_doc(*args, **kwargs))
 
 
 def run_doc(cases: list[dict[str, Any]], run_id: str = "r1", started_at: str = "2026-01-01T00:00:00.000Z",
@@ -39,7 +51,8 @@ def run_doc(cases: list[dict[str, Any]], run_id: str = "r1", started_at: str = "
     }
 
 
-def write_run(folder: Path, doc: dict[str, Any]) -> Path:
+def write_run(folder: Path, doc: dict[str, Any] | Run) -> Path:
+    doc = doc.to_dict() if isinstance(doc, Run) else doc
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{doc['run_id']}.json"
     path.write_text(json.dumps(doc), encoding="utf-8")

@@ -8,11 +8,11 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MLX_ENABLE_TF32", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import importlib.util  # noqa: E402
+import importlib.util
 
-import pytest  # noqa: E402
+import pytest
 
-from bench.timing import TimingConfig  # noqa: E402
+from bench.timing import TimingConfig
 
 FAST_TIMING = TimingConfig(warmup_s=0.0, min_warmup_calls=1, block_s=0.001, min_samples=3, max_samples=5, budget_s=0.0, canary=False)
 

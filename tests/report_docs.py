@@ -1,4 +1,4 @@
-"""Synthetic run documents for the report tests (valid per ``bench.results.load.validate``).
+"""Synthetic run documents for the report tests (valid per ``bench.results.load.parse_run``).
 
 They stand in for machines this project cannot run on (CUDA boxes, Macs): test fixtures only,
 never presented as measurements.
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.results.load import validate
+from bench.results.load import parse_run
 from bench.results.schema import SCHEMA_VERSION
 
 MATMUL = {"m": 512, "n": 512, "k": 512}
@@ -75,7 +75,7 @@ def run(run_id: str, started_at: str, cases: list[dict[str, Any]], *, machine_id
         },
         "cases": cases,
     }
-    validate(doc, run_id)
+    parse_run(doc, run_id)
     return doc
 
 

@@ -12,7 +12,6 @@ import pytest
 
 from bench.backends import BackendUnavailable
 
-
 # ---- torch:mps ---------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -105,7 +104,7 @@ def test_mlx_gpu_on_metal(monkeypatch):
     from bench.backends.mlx import MlxAdapter
 
     adapter = MlxAdapter("gpu")
-    assert adapter.device == "gpu" and adapter.gpu_kind == "metal"
+    assert adapter.device == "gpu" and adapter.accelerator == "metal"
     assert chosen == [mx.gpu]
 
 
@@ -133,7 +132,7 @@ def test_tensorflow_metal_gpu_never_asks_xla(monkeypatch):
     seen = {}
     monkeypatch.setattr(tf, "function", lambda fn, **options: seen.update(options) or fn)
     adapter = tfb.TensorflowAdapter("gpu")
-    assert adapter.device == "gpu" and adapter.is_metal
+    assert adapter.device == "gpu" and adapter.accelerator == "metal"
     adapter.compile(lambda x: x, jit_compile=True)
     assert "jit_compile" not in seen  # XLA has no METAL compiler (NVlabs/sionna#78)
     assert adapter.device_info().extra["kind"] == "metal"

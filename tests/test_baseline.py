@@ -31,13 +31,13 @@ def test_baseline_is_timed_and_its_ratio_is_a_metric(monkeypatch, clock):
 
     install(monkeypatch, build_with_baseline(cost_factor=3.0))
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert record["status"] == "ok", record["reason"]
-    baseline = record["baseline"]
-    assert baseline["status"] == "ok" and baseline["correctness"]["passed"]
-    assert baseline["info"] == {"path": "unfused"}
+    assert record.status == "ok", record.reason
+    baseline = record.baseline
+    assert baseline.status == "ok" and baseline.correctness.passed
+    assert baseline.info == {"path": "unfused"}
     # Simulated device: the baseline queues 3x the work per call, launch costs aside.
-    assert record["metrics"]["fusion_gain"] == pytest.approx(3.0, rel=0.01)
-    assert record["metrics"]["fusion_gain"] == pytest.approx(baseline["timing"]["median"] / record["timing"]["median"])
+    assert record.metrics["fusion_gain"] == pytest.approx(3.0, rel=0.01)
+    assert record.metrics["fusion_gain"] == pytest.approx(baseline.timing.median / record.timing.median)
 
 
 def test_wrong_baseline_is_a_mismatch_and_gets_no_ratio(monkeypatch, clock):
@@ -45,7 +45,7 @@ def test_wrong_baseline_is_a_mismatch_and_gets_no_ratio(monkeypatch, clock):
 
     install(monkeypatch, build_with_baseline(cost_factor=3.0, baseline_scale=2.5))
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert record["status"] == "ok", "the case itself is right; only its baseline is wrong"
-    assert record["baseline"]["status"] == "mismatch"
-    assert not record["baseline"]["correctness"]["passed"] and "timing" not in record["baseline"]
-    assert "fusion_gain" not in record["metrics"]
+    assert record.status == "ok", "the case itself is right; only its baseline is wrong"
+    assert record.baseline.status == "mismatch"
+    assert not record.baseline.correctness.passed and record.baseline.timing is None
+    assert "fusion_gain" not in record.metrics

@@ -123,30 +123,30 @@ def run(framework, dtype="fp32", mode="eager", **params):
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_every_framework_matches_the_reference(framework, stride, act, dtype):
     record = run(framework, dtype, stride=stride, act=act)
-    assert record["status"] == "ok", record["reason"]
-    assert record["correctness"]["rel_error"] <= SPEC.tolerance(dtype, False)
+    assert record.status == "ok", record.reason
+    assert record.correctness.rel_error <= SPEC.tolerance(dtype, False)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_compiled_case_reports_a_fusion_gain_against_a_checked_baseline(framework):
     record = run(framework, "fp32", "compiled", stride=2, act="silu")
-    assert record["status"] == "ok", record["reason"]
-    baseline = record["baseline"]
-    assert baseline["status"] == "ok" and baseline["correctness"]["rel_error"] <= SPEC.tolerance("fp32", False)
-    gain = record["metrics"]["fusion_gain"]
-    assert gain == pytest.approx(baseline["timing"]["median"] / record["timing"]["median"])
-    assert record["info"]["baseline"] == ("remapping off" if framework == "tensorflow" else "eager")
+    assert record.status == "ok", record.reason
+    baseline = record.baseline
+    assert baseline.status == "ok" and baseline.correctness.rel_error <= SPEC.tolerance("fp32", False)
+    gain = record.metrics["fusion_gain"]
+    assert gain == pytest.approx(baseline.timing.median / record.timing.median)
+    assert record.info["baseline"] == ("remapping off" if framework == "tensorflow" else "eager")
 
 
 @pytest.mark.parametrize("framework", ["torch", "jax", "mlx"])
 def test_remap_off_is_tensorflow_only(framework):
     record = run(framework, "fp32", "compiled", remap=False)
-    assert record["status"] == "unsupported" and "grappler" in record["reason"]
+    assert record.status == "unsupported" and "grappler" in record.reason
 
 
 def test_tensorflow_eager_has_no_remapper_to_turn_off():
     record = run("tensorflow", remap=False)
-    assert record["status"] == "unsupported" and "mode=compiled" in record["reason"]
+    assert record.status == "unsupported" and "mode=compiled" in record.reason
 
 
 @pytest.mark.parametrize("act", ["relu", "silu"])
@@ -156,19 +156,19 @@ def test_tensorflow_remapper_fuses_into_the_conv_and_off_means_off(act):
     before = tf.config.optimizer.get_experimental_options()
     on = run("tensorflow", "fp32", "compiled", act=act)
     off = run("tensorflow", "fp32", "compiled", act=act, remap=False)
-    assert on["status"] == off["status"] == "ok"
+    assert on.status == off.status == "ok"
     # fp32 NHWC conv + bias is fused by every CPU build (oneDNN adds Add and the activation).
-    assert "BiasAdd" in on["info"]["fused_into_conv"], on["info"]["kernels"]
-    assert any("Conv2D[" in k for k in on["info"]["kernels"])
-    assert off["info"]["fused_into_conv"] == [] and not any("Fused" in k for k in off["info"]["kernels"])
-    assert on["info"]["fully_fused"] == ({"BiasAdd", "Add"} <= set(on["info"]["fused_into_conv"]) and act == "relu")
-    assert on["baseline"]["info"]["fused_into_conv"] == []  # the fused case's baseline really is unfused
+    assert "BiasAdd" in on.info["fused_into_conv"], on.info["kernels"]
+    assert any("Conv2D[" in k for k in on.info["kernels"])
+    assert off.info["fused_into_conv"] == [] and not any("Fused" in k for k in off.info["kernels"])
+    assert on.info["fully_fused"] == ({"BiasAdd", "Add"} <= set(on.info["fused_into_conv"]) and act == "relu")
+    assert on.baseline.info["fused_into_conv"] == []  # the fused case's baseline really is unfused
     # The remapper setting was per call: the process-global grappler options are untouched.
     assert tf.config.optimizer.get_experimental_options() == before
 
 
 def test_torch_records_the_ops_of_eager_and_compiled_calls():
-    eager = run("torch")["info"]["ops"]
+    eager = run("torch").info["ops"]
     assert "aten::conv2d" in eager and "aten::relu" in eager
-    compiled = run("torch", mode="compiled")["info"]["ops"]
+    compiled = run("torch", mode="compiled").info["ops"]
     assert "inductor CompiledFxGraph" in compiled and "aten::relu" not in compiled  # add+relu generated

@@ -56,21 +56,21 @@ CASE = Case.make("scale", {"n": 10000}, "fp32", "eager")
 def test_ok_case_has_correctness_timing_canary_and_figures(monkeypatch, clock):
     install(monkeypatch, good_build)
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert record["status"] == "ok", record["reason"]
-    assert record["correctness"]["rel_error"] == 0.0 and record["correctness"]["passed"]
-    assert record["timing"]["sync_canary"]["passed"]
-    assert record["timing"]["sync_canary"]["ratio"] == pytest.approx(2.0, rel=0.02)
-    assert record["gflops"] == pytest.approx(10000 / record["timing"]["median"] / 1e9)
-    assert record["info"] == {"path": "fake"}
+    assert record.status == "ok", record.reason
+    assert record.correctness.rel_error == 0.0 and record.correctness.passed
+    assert record.timing.sync_canary.passed
+    assert record.timing.sync_canary.ratio == pytest.approx(2.0, rel=0.02)
+    assert record.gflops == pytest.approx(10000 / record.timing.median / 1e9)
+    assert record.info == {"path": "fake"}
 
 
 def test_escaped_sync_is_an_error_and_not_published_as_ok(monkeypatch, clock):
     install(monkeypatch, good_build)
     record = run_case(QueueAdapter(clock, escape_sync=True), CASE, CONFIG)
-    assert record["status"] == "error"
-    assert record["reason"].startswith("timing escaped synchronisation")
-    assert record["timing"]["drain"]["escaped"] is True
-    assert record["timing"]["sync_canary"]["passed"] is False  # the canary saw it too
+    assert record.status == "error"
+    assert record.reason.startswith("timing escaped synchronisation")
+    assert record.timing.drain.escaped is True
+    assert record.timing.sync_canary.passed is False  # the canary saw it too
 
 
 def test_launch_bound_case_is_published_with_an_overhead_note(monkeypatch, clock):
@@ -86,10 +86,10 @@ def test_launch_bound_case_is_published_with_an_overhead_note(monkeypatch, clock
 
     install(monkeypatch, launch_bound_build)
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert record["status"] == "ok"
-    assert record["timing"]["drain"]["escaped"] is False
-    assert record["timing"]["sync_canary"]["overhead_bound"] is True
-    assert record["notes"][0].startswith("overhead-bound")
+    assert record.status == "ok"
+    assert record.timing.drain.escaped is False
+    assert record.timing.sync_canary.overhead_bound is True
+    assert record.notes[0].startswith("overhead-bound")
 
 
 def test_wrong_answer_is_mismatch_and_never_timed(monkeypatch, clock):
@@ -98,14 +98,14 @@ def test_wrong_answer_is_mismatch_and_never_timed(monkeypatch, clock):
 
     install(monkeypatch, wrong_build)
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert record["status"] == "mismatch"
-    assert "exceeds tolerance" in record["reason"]
-    assert "timing" not in record and "gflops" not in record
+    assert record.status == "mismatch"
+    assert "exceeds tolerance" in record.reason
+    assert record.timing is None and record.gflops is None
 
 
 def test_nan_output_is_mismatch(monkeypatch, clock):
     install(monkeypatch, lambda a, p, d, m, i: Built(lambda: np.full_like(i["x"], np.nan)))
-    assert run_case(QueueAdapter(clock), CASE, CONFIG)["status"] == "mismatch"
+    assert run_case(QueueAdapter(clock), CASE, CONFIG).status == "mismatch"
 
 
 def test_unsupported_and_errors_become_statuses(monkeypatch, clock):
@@ -114,31 +114,33 @@ def test_unsupported_and_errors_become_statuses(monkeypatch, clock):
 
     install(monkeypatch, unsupported)
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert (record["status"], record["reason"]) == ("unsupported", "no bf16 kernel here")
+    assert (record.status, record.reason) == ("unsupported", "no bf16 kernel here")
 
     def broken(*args):
         raise RuntimeError("kernel exploded")
 
     install(monkeypatch, broken)
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert record["status"] == "error" and "RuntimeError: kernel exploded" in record["reason"]
+    assert record.status == "error" and "RuntimeError: kernel exploded" in record.reason
 
     def oom(*args):
         raise MemoryError("out of memory allocating 64 GiB")
 
     install(monkeypatch, oom)
-    assert run_case(QueueAdapter(clock), CASE, CONFIG)["status"] == "oom"
+    assert run_case(QueueAdapter(clock), CASE, CONFIG).status == "oom"
 
 
 def test_missing_framework_implementation_is_unsupported(monkeypatch, clock):
     monkeypatch.setattr(workloads, "get", lambda name: Scale())
     monkeypatch.setattr(workloads, "implementation", lambda name, fw: None)
     record = run_case(QueueAdapter(clock), CASE, CONFIG)
-    assert record["status"] == "unsupported" and "no torch implementation" in record["reason"]
+    assert record.status == "unsupported" and "no torch implementation" in record.reason
 
 
 def test_every_backend_sees_the_same_inputs():
-    a = Case.make("matmul", {"m": 4, "n": 4, "k": 4}, "fp32", "eager")
-    b = Case.make("matmul", {"k": 4, "n": 4, "m": 4}, "bf16", "compiled")
-    assert a.seed == b.seed  # seed from workload + params only
-    assert Case.make("matmul", {"m": 8, "n": 4, "k": 4}, "fp32", "eager").seed != a.seed
+    spec = workloads.get("matmul")
+    assert spec.input_seed({"m": 4, "n": 4, "k": 4}) == spec.input_seed({"k": 4, "n": 4, "m": 4})  # order-free
+    assert spec.input_seed({"m": 8, "n": 4, "k": 4}) != spec.input_seed({"m": 4, "n": 4, "k": 4})
+    sdpa = workloads.get("sdpa")  # variants computing the same result share inputs (the reference key)
+    fused = {"b": 1, "h": 2, "l": 8, "d": 4, "causal": False, "variant": "fused"}
+    assert sdpa.input_seed(fused) == sdpa.input_seed({**fused, "variant": "naive"})

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests._gate_helpers import case, tiny_suite
 
 from bench.backends import parse_backend
 from bench.compare.ab import AbSettings, parse_stages, run_ab
 from bench.compare.decision import INCONCLUSIVE, NO_CHANGE, REGRESSION
 from bench.compare.sides import Side
 from bench.workloads.base import Case
+from tests._gate_helpers import record, tiny_suite
 
 BACKEND = parse_backend("torch:cpu")
 
@@ -47,8 +47,8 @@ class FakeRunner:
                 slot = self.rng.lognormal(0, self.sigma_round)
                 for arm, f in (("A", 1.0), ("B", self.factor(phase, name, index))):
                     level = 1e-3 * slot * f * self.rng.lognormal(0, self.arm_noise(name))
-                    record = case(name, level * self.rng.lognormal(0, 0.005, 10), backend=backend.name)
-                    sides[arm].setdefault(record["case_id"], Side(record["case_id"])).add(record, index)
+                    rec = record(name, level * self.rng.lognormal(0, 0.005, 10), backend=backend.name)
+                    sides[arm].setdefault(rec.case_id, Side(rec.case_id)).add(rec, index)
         return index
 
 

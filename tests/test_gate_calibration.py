@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from tests._gate_helpers import case, run_doc, write_run
 
 from bench.cli import main
 from bench.compare.calibration import CalibrationSettings, Rate, sigma_round, simulate
+from tests._gate_helpers import case, run_doc, write_run
 
 
 def quiet_pool(rng, rounds=20, sigma=0.005):

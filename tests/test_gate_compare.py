@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests._gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
 
 from bench.cli import main
+from tests._gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
 
 SLOW = "matmul[n=b]/fp32/eager@torch:cpu"
 
@@ -107,7 +107,7 @@ def test_other_statuses_are_listed_with_reasons(tmp_path, capsys):
 
 def test_markdown_cells_cannot_break_the_table(tmp_path, capsys):
     base = write_run(tmp_path / "b", run_doc([case("a", status="error", reason="bad | pipe <script>x</script>\nline")], "b"))
-    code, out = compare(capsys, base, base, "--format", "markdown")
+    _code, out = compare(capsys, base, base, "--format", "markdown")
     row = next(line for line in out.splitlines() if "matmul[n=a]" in line)
     assert "\\|" in row and "<script>" not in row and "&lt;script&gt;" in row
     assert row.count(" | ") + row.count("| ") >= 5 and "\n" not in row

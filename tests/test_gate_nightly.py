@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests._gate_helpers import case, lognormal, run_doc, tiny_suite, write_run
 
 from bench.compare.comparison import compare_runs
 from bench.compare.decision import INCONCLUSIVE, REGRESSION
 from bench.compare.history import history_runs, rolling_baseline
 from bench.compare.nightly import CONFIRM_ARM, alerts, confirm_flagged
 from bench.compare.sides import Side
+from tests._gate_helpers import case, lognormal, record, run, tiny_suite, write_run
 
 SLOW = "matmul[n=b]/fp32/eager@torch:cpu"
 
@@ -23,7 +23,7 @@ SLOW = "matmul[n=b]/fp32/eager@torch:cpu"
 def night(rng, day: int, factor_b: float = 1.0, versions=None, backend="torch:cpu"):
     stamp = f"2026-01-{day:02d}T00:00:00.000Z"
     cases = [case("a", lognormal(rng, 20), backend=backend), case("b", lognormal(rng, 20) * factor_b, backend=backend)]
-    return run_doc(cases, run_id=f"n{day:02d}", started_at=stamp, versions=versions)
+    return run(cases, run_id=f"n{day:02d}", started_at=stamp, versions=versions)
 
 
 def test_rolling_baseline_takes_the_last_n_runs_with_the_same_context():
@@ -32,7 +32,7 @@ def test_rolling_baseline_takes_the_last_n_runs_with_the_same_context():
     history[5] = night(rng, 6, versions={"torch": "2.12.0"})  # another torch version that night
     candidate = night(rng, 9)
     rounds, notes = rolling_baseline(history, candidate, n=3)
-    assert [r["run_id"] for r in rounds] == ["n04", "n05", "n07"]
+    assert [r.run_id for r in rounds] == ["n04", "n05", "n07"]
     assert "last 3 run(s) with the same context" in notes[0]
 
 
@@ -52,9 +52,9 @@ def test_baseline_is_per_backend_and_never_later_runs():
     torch_night = night(rng, 1)
     jax_night = night(rng, 2, backend="jax:cpu")
     later = night(rng, 20)
-    candidate = run_doc(night(rng, 10)["cases"] + night(rng, 10, backend="jax:cpu")["cases"], "n10", "2026-01-10T00:00:00.000Z")
+    candidate = run([c.to_dict() for c in night(rng, 10).cases + night(rng, 10, backend="jax:cpu").cases], "n10", "2026-01-10T00:00:00.000Z")
     rounds, _ = rolling_baseline([torch_night, jax_night, later], candidate, n=5)
-    assert sorted((r["run_id"], {c["backend"]["name"] for c in r["cases"]}.pop()) for r in rounds) == [
+    assert sorted((r.run_id, {c.backend.name for c in r.cases}.pop()) for r in rounds) == [
         ("n01", "torch:cpu"), ("n02", "jax:cpu")]
 
 
@@ -63,10 +63,10 @@ def test_history_skips_incomplete_runs_and_confirm_folders(tmp_path):
     write_run(tmp_path, night(rng, 2))
     write_run(tmp_path, night(rng, 1))
     broken = night(rng, 3)
-    broken["status"] = "interrupted"
+    broken.status = "interrupted"
     write_run(tmp_path, broken)
     write_run(tmp_path / "confirm", night(rng, 4))
-    assert [r["run_id"] for r in history_runs(tmp_path)] == ["n01", "n02"]
+    assert [r.run_id for r in history_runs(tmp_path)] == ["n01", "n02"]
 
 
 class FakeConfirmRunner:
@@ -83,8 +83,8 @@ class FakeConfirmRunner:
         self.plans.append({b.name: [c.label for c in cases] for b, cases in plan.items()})
         for backend, cases in plan.items():
             for c in cases:
-                record = case(c.params_dict["n"], lognormal(self.rng, 20) * self.factor * self.rng.lognormal(0, 0.01), backend=backend.name)
-                self.sides[phase][CONFIRM_ARM].setdefault(record["case_id"], Side(record["case_id"])).add(record, self.rounds)
+                rec = record(c.params_dict["n"], lognormal(self.rng, 20) * self.factor * self.rng.lognormal(0, 0.01), backend=backend.name)
+                self.sides[phase][CONFIRM_ARM].setdefault(rec.case_id, Side(rec.case_id)).add(rec, self.rounds)
         self.rounds += 1
 
 
@@ -122,7 +122,7 @@ def test_flag_not_confirmed_is_an_unconfirmed_alert_not_a_failure():
 def test_alerts_name_mismatches_and_new_failures():
     rng = np.random.default_rng(6)
     base = night(rng, 1)
-    cand = run_doc([case("a", status="crashed", reason="killed by SIGKILL"), case("b", status="mismatch", reason="rel err 1")], "n02",
+    cand = run([case("a", status="crashed", reason="killed by SIGKILL"), case("b", status="mismatch", reason="rel err 1")], "n02",
                    "2026-01-02T00:00:00.000Z")
     lines = alerts(compare_runs([base], [cand]))
     assert sorted(line.split()[0] for line in lines) == ["MISMATCH", "NEW"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests._gate_helpers import case, lognormal, run_doc, write_run
 
 from bench.cli import main
+from tests._gate_helpers import case, lognormal, run_doc, write_run
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("pytest_benchmark")

@@ -6,15 +6,15 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MLX_ENABLE_TF32", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from bench import workloads  # noqa: E402
-from bench.backends import Unsupported, adapter_class  # noqa: E402
-from bench.runner.execute import run_case  # noqa: E402
-from bench.timing import TimingConfig  # noqa: E402
-from bench.workloads.base import Case  # noqa: E402
-from bench.workloads.fallback_act.spec import SPEC, softshrink  # noqa: E402
+from bench import workloads
+from bench.backends import Unsupported, adapter_class
+from bench.runner.execute import run_case
+from bench.timing import TimingConfig
+from bench.workloads.base import Case
+from bench.workloads.fallback_act.spec import SPEC, softshrink
 
 PARAMS = {"batch": 16, "dim": 32, "hidden": 64}
 PATHS = {  # what Built.info["path"] names for each activation
@@ -55,9 +55,9 @@ def adapters():
 @pytest.mark.parametrize("act", ["native", "host"])
 def test_every_framework_matches_the_reference(adapters, framework, act):
     record = run_case(adapters[framework], Case.make("fallback_act", {**PARAMS, "act": act}, "fp32", "eager"), FAST)
-    assert record["status"] == "ok", record["reason"]
-    assert record["correctness"]["rel_error"] < 1e-5
-    assert PATHS[act][framework] in record["info"]["path"]
+    assert record.status == "ok", record.reason
+    assert record.correctness.rel_error < 1e-5
+    assert PATHS[act][framework] in record.info["path"]
 
 
 class _HostArrays:

@@ -13,12 +13,12 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MLX_ENABLE_TF32", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import pytest  # noqa: E402
+import pytest
 
-from bench.profile import child, jax_profile, mlx_profile, tf_profile, torch_profile  # noqa: E402
-from bench.profile.region import ProfileContext, RegionPlan  # noqa: E402
-from bench.profile.summary import DEVICE_TO_HOST, HOST_TO_DEVICE, ProfileSummary  # noqa: E402
-from bench.profile.trace_events import TraceEvent  # noqa: E402
+from bench.profile import child, jax_profile, launch, mlx_profile, tf_profile, torch_profile
+from bench.profile.region import ProfileContext, RegionPlan
+from bench.profile.summary import DEVICE_TO_HOST, HOST_TO_DEVICE, ProfileSummary
+from bench.profile.trace_events import TraceEvent
 
 MATMUL = {"m": 384, "n": 384, "k": 384}
 COVERAGE_CALLS = 30  # a region of ~0.1 s or more, so one scheduling hiccup on a shared machine is amortised
@@ -192,10 +192,10 @@ def test_mlx_cpu_on_macos_is_unavailable(monkeypatch):
 
 
 def test_profiler_module_choice():
-    assert child.profiler_module("torch", "mps").__name__ == "bench.profile.mps"
-    assert child.profiler_module("torch", "cuda") is torch_profile
-    assert child.profiler_module("jax", "cuda") is jax_profile and child.profiler_module("tensorflow", "gpu") is tf_profile
-    assert child.profiler_module("mlx", "gpu") is mlx_profile
+    assert launch.profiler("torch", "mps").__name__ == "bench.profile.mps"
+    assert launch.profiler("torch", "cuda") is torch_profile
+    assert launch.profiler("jax", "cuda") is jax_profile and launch.profiler("tensorflow", "gpu") is tf_profile
+    assert launch.profiler("mlx", "gpu") is mlx_profile
 
 
 def test_jax_gpu_kernels_without_hlo_stats_and_derived_lines():

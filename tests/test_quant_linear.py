@@ -8,24 +8,25 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MLX_ENABLE_TF32", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from bench import backends, suite  # noqa: E402
-from bench.dtypes import round_to  # noqa: E402
-from bench.results.load import flatten_case  # noqa: E402
-from bench.runner.execute import run_case  # noqa: E402
-from bench.timing import TimingConfig  # noqa: E402
-from bench.workloads.base import Case  # noqa: E402
-from bench.workloads.quant_linear import packing  # noqa: E402
-from bench.workloads.quant_linear.baseline import against_baseline  # noqa: E402
-from bench.workloads.quant_linear.quantize import (  # noqa: E402
+from bench import backends, suite
+from bench.dtypes import round_to
+from bench.results.load import flatten_case
+from bench.results.records import CaseRecord, Run
+from bench.runner.execute import run_case
+from bench.timing import TimingConfig
+from bench.workloads.base import Case
+from bench.workloads.quant_linear import packing
+from bench.workloads.quant_linear.baseline import against_baseline
+from bench.workloads.quant_linear.quantize import (
     dequantize_int4,
     dequantize_int8,
     quantize_int4,
     quantize_int8,
 )
-from bench.workloads.quant_linear.spec import SPEC  # noqa: E402
+from bench.workloads.quant_linear.spec import SPEC
 
 TINY = TimingConfig(warmup_s=0.01, min_warmup_calls=1, block_s=0.002, min_samples=3, max_samples=5, budget_s=0.01, canary=False)
 SHAPE = {"m": 3, "k": 256, "n": 64}
@@ -177,15 +178,15 @@ EXPECTED_PATH = {
 @pytest.mark.parametrize("scheme,dtype,mode", COMBOS, ids=lambda v: v["scheme"] + (f"-g{v['group']}" if "group" in v else "") if isinstance(v, dict) else v)
 def test_every_framework_within_tolerance(framework, scheme, dtype, mode):
     record = run(framework, {**SHAPE, **scheme}, dtype, mode)
-    assert record["status"] == "ok", record.get("reason")
-    corr = record["correctness"]
-    assert corr["rel_error"] <= corr["tolerance"] == SPEC.tolerance(dtype, False)
-    path = record["info"]["path"]
+    assert record.status == "ok", record.reason
+    corr = record.correctness
+    assert corr.rel_error <= corr.tolerance == SPEC.tolerance(dtype, False)
+    path = record.info["path"]
     assert path.startswith(EXPECTED_PATH.get((framework, scheme["scheme"]), "")), path
     if framework in ("jax", "tensorflow") and scheme["scheme"] != "none":
         assert path.endswith({"jax": "in jax.jit", "tensorflow": "in tf.function"}[framework] if mode == "compiled" else "eager, op by op")
     # what the framework's own format holds: the spec's figure, except MLX's int8 (a bias per group)
-    held, spec_bytes = record["info"]["weight_bytes"], record["metrics"]["weight_bytes"]
+    held, spec_bytes = record.info["weight_bytes"], record.metrics["weight_bytes"]
     assert held > spec_bytes if (framework, scheme["scheme"]) == ("mlx", "int8") else held == spec_bytes
 
 
@@ -210,11 +211,11 @@ def test_torch_int4_reference_uses_the_zero_point_the_kernel_reads():
 
 def test_unsupported_combinations_say_why():
     torch_n = run("torch", {"m": 1, "k": 64, "n": 24, "scheme": "int4", "group": 32})
-    assert torch_n["status"] == "unsupported" and "n divisible by 16" in torch_n["reason"]
+    assert torch_n.status == "unsupported" and "n divisible by 16" in torch_n.reason
     mlx_k = run("mlx", {"m": 1, "k": 48, "n": 32, "scheme": "int8"})
-    assert mlx_k["status"] == "unsupported" and "k divisible by 32" in mlx_k["reason"]
+    assert mlx_k.status == "unsupported" and "k divisible by 32" in mlx_k.reason
     fp32 = run("jax", {**SHAPE, "scheme": "int8"}, dtype="fp32")
-    assert fp32["status"] == "unsupported" and "dtype fp32" in fp32["reason"]
+    assert fp32.status == "unsupported" and "dtype fp32" in fp32.reason
 
 
 # -- torch CUDA / MPS int4 call contract (no device here: fakes record the calls) --------------------
@@ -245,7 +246,7 @@ def fake_device(monkeypatch):
         def __init__(self, device):
             self.device, self.requested_device, self.allow_tf32 = device, device, False
 
-        torch_device = property(lambda self: torch.device("cpu"))
+        native_device = property(lambda self: torch.device("cpu"))
 
     return FakeDevice, calls
 
@@ -326,10 +327,14 @@ def test_figures():
 
 def _record(run_id, scheme, median, status="ok", backend="jax:cpu", peak=None, **extra):
     params = {"m": 1, "k": 256, "n": 64, "scheme": scheme, **extra}
-    case = {"workload": "quant_linear", "params": params, "dtype": "bf16", "mode": "eager", "status": status,
-            "backend": {"name": backend}, "timing": {"median": median}, "memory": {"peak_bytes": peak},
-            "metrics": SPEC.metrics(params, median) if status == "ok" else None}
-    return flatten_case({"run_id": run_id}, case)
+    framework, _, device = backend.partition(":")
+    case = CaseRecord.from_dict({
+        "case_id": f"quant_linear[{params}]@{backend}", "workload": "quant_linear", "params": params, "dtype": "bf16", "mode": "eager",
+        "status": status, "backend": {"name": backend, "framework": framework, "device": device},
+        "timing": {"samples": [median]} if median is not None else None,
+        "memory": {"peak_bytes": peak, "source": "test"} if peak is not None else None,
+        "metrics": SPEC.metrics(params, median) if status == "ok" else None})
+    return flatten_case(Run(schema_version=2, run_id=run_id, started_at=""), case)
 
 
 def test_against_baseline_pairs_each_case_with_its_dense_case():

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from tests import report_docs as docs
 from bench.cli import main
-from bench.report import Limits, build_report
-from bench.report import attainment, correctness, failures, speedup, trends
+from bench.report import Limits, attainment, build_report, correctness, failures, speedup, trends
 from bench.report.charts.bars import speedup_bars
 from bench.report.charts.spread import spread_plot
 from bench.report.data import load
+from bench.results import ResultsError
+from tests import report_docs as docs
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"
@@ -252,13 +252,18 @@ def test_profile_summaries_render_defensively(tmp_path):
                     {"name": "aten::_unique2", "count": 1, "total_s": 1e-4, "share": 0.1, "device": "cpu", "fallback": True}],
             "copies": [{"direction": "device_to_host", "bytes": 4096}], "artifacts": ["trace.json"]}
     cases = [docs.case("torch:mps", "Apple M3 Max", profile=good),
-             docs.case("torch:mps", "Apple M3 Max", dtype="fp16", profile={"ops": "garbage", "copies": 3}),
-             docs.case("torch:cpu", "Apple M3 Max", profile=["not", "a", "dict"])]
+             docs.case("torch:mps", "Apple M3 Max", dtype="fp16", profile={"ops": "garbage", "copies": 3})]
     docs.write(tmp_path, docs.run("prof", "2026-11-07T00:00:00Z", cases))
     page = build_report([tmp_path], tmp_path / "pr.html").read_text()
     assert 'id="profiles"' in page and "aten::_unique2" in page and "1 CPU fallback op" in page
     assert "device_to_host" in page and "trace.json" in page
-    assert "&#39;ops&#39; is not a list" in page and "profile is not an object" in page
+    assert "&#39;ops&#39; is not a list" in page
+    # A profile that is not an object at all is a malformed results file: one line naming the field.
+    bad = docs.run("prof2", "2026-11-07T00:00:00Z", [docs.case("torch:cpu", "Apple M3 Max")])
+    bad["cases"][0]["profile"] = ["not", "a", "dict"]
+    docs.write(tmp_path / "bad", bad)
+    with pytest.raises(ResultsError, match=r"prof2.json: field 'cases\[0\].profile': expected an object"):
+        build_report([tmp_path / "bad"], tmp_path / "bad.html")
 
 
 def test_large_suite_stays_under_budget_and_collapses_details(tmp_path):

@@ -89,17 +89,17 @@ def test_run_writes_a_complete_valid_document(tmp_path):
     done = subprocess.run(cli("run", "--suite", str(write_suite(tmp_path)), "--out", str(out)), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     run = final_run(out)
-    assert run["status"] == "complete" and run["schema_version"] == results.SCHEMA_VERSION
+    assert run.status == "complete" and run.schema_version == results.SCHEMA_VERSION
     by_backend = {}
-    for case in run["cases"]:
-        by_backend.setdefault(case["backend"]["name"], []).append(case)
-    assert [c["status"] for c in by_backend["torch:cpu"]] == ["ok"] * 4
-    assert all(c["status"] == "unavailable" and c["reason"] for c in by_backend["mlx:gpu"])
-    env = run["environment"]
-    assert env["machine"]["logical_cores"] >= 1 and env["python"]["version"]
-    assert env["frameworks"]["torch:cpu"]["versions"]["torch"]
-    assert env["precision_policy"]["fp32"] == "ieee"
-    assert env["frameworks"]["torch:cpu"]["precision"]["float32_matmul_precision"] == "highest"
+    for case in run.cases:
+        by_backend.setdefault(case.backend.name, []).append(case)
+    assert [c.status for c in by_backend["torch:cpu"]] == ["ok"] * 4
+    assert all(c.status == "unavailable" and c.reason for c in by_backend["mlx:gpu"])
+    env = run.environment
+    assert env.machine["logical_cores"] >= 1 and env.python["version"]
+    assert env.frameworks["torch:cpu"].versions["torch"]
+    assert env.precision_policy["fp32"] == "ieee"
+    assert env.frameworks["torch:cpu"].precision["float32_matmul_precision"] == "highest"
     frame = results.load(out)
     assert len(frame) == 8
     ok = frame[frame.status == "ok"]
@@ -118,12 +118,12 @@ def test_sigkilled_worker_costs_one_case(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 0, stderr[-2000:]
-    cases = final_run(out)["cases"]
-    statuses = [c["status"] for c in cases]
+    cases = final_run(out).cases
+    statuses = [c.status for c in cases]
     assert len(cases) == 4
     assert statuses.count("crashed") == 1 and statuses.count("ok") == 3
-    crashed = next(c for c in cases if c["status"] == "crashed")
-    assert "SIGKILL" in crashed["reason"]
+    crashed = next(c for c in cases if c.status == "crashed")
+    assert "SIGKILL" in crashed.reason
 
 
 def test_hanging_case_times_out_and_the_run_goes_on(tmp_path):
@@ -131,9 +131,9 @@ def test_hanging_case_times_out_and_the_run_goes_on(tmp_path):
     done = subprocess.run(cli("run", "--suite", str(write_suite(tmp_path, budget=30.0, max_samples=10**9)), "--backend", "torch:cpu",
                               "--timeout", "3", "--out", str(out)), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    cases = final_run(out)["cases"]
-    assert [c["status"] for c in cases] == ["timeout"] * 4
-    assert "3 s timeout" in cases[0]["reason"]
+    cases = final_run(out).cases
+    assert [c.status for c in cases] == ["timeout"] * 4
+    assert "3 s timeout" in cases[0].reason
 
 
 def test_ctrl_c_keeps_finished_cases(tmp_path):
@@ -147,8 +147,8 @@ def test_ctrl_c_keeps_finished_cases(tmp_path):
         proc.kill()
     assert proc.returncode == 130
     run = final_run(out)
-    assert run["status"] == "interrupted"
-    assert len(run["cases"]) >= 2 and all(c["status"] == "ok" for c in run["cases"])
+    assert run.status == "interrupted"
+    assert len(run.cases) >= 2 and all(c.status == "ok" for c in run.cases)
     assert not children_workers(proc.pid)
 
 
@@ -163,8 +163,8 @@ def test_partial_file_of_a_killed_run_is_loadable(tmp_path):
         for pid in children_workers(proc.pid):
             os.kill(pid, signal.SIGKILL)
     run = results.read_run(next(out.glob("*.partial.jsonl")))
-    assert run["status"] == "incomplete" and len(run["cases"]) >= 1
-    assert len(results.load(out)) == len(run["cases"])
+    assert run.status == "incomplete" and len(run.cases) >= 1
+    assert len(results.load(out)) == len(run.cases)
 
 
 def test_worker_under_another_interpreter(tmp_path):
@@ -174,5 +174,5 @@ def test_worker_under_another_interpreter(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert done.returncode == 0, done.stderr[-2000:]
     run = final_run(out)
-    assert run["environment"]["frameworks"]["torch:cpu"]["executable"] == sys.executable
-    assert all(c["status"] == "ok" for c in run["cases"])
+    assert run.environment.frameworks["torch:cpu"].executable == sys.executable
+    assert all(c.status == "ok" for c in run.cases)

@@ -121,34 +121,34 @@ def run(framework, dtype="fp32", mode="eager", **params):
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_every_framework_matches_the_reference(framework, variant, causal, dtype):
     record = run(framework, dtype, variant=variant, causal=causal)
-    assert record["status"] == "ok", record["reason"]
-    assert record["correctness"]["rel_error"] <= SPEC.tolerance(dtype, False)
-    assert record["flops"] == SPEC.flops({**SMALL, "causal": causal})
+    assert record.status == "ok", record.reason
+    assert record.correctness.rel_error <= SPEC.tolerance(dtype, False)
+    assert record.flops == SPEC.flops({**SMALL, "causal": causal})
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_compiled_fused_matches_the_reference(framework):
     record = run(framework, "fp32", "compiled", causal=True)
-    assert record["status"] == "ok", record["reason"]
-    assert record["correctness"]["rel_error"] <= SPEC.tolerance("fp32", False)
+    assert record.status == "ok", record.reason
+    assert record.correctness.rel_error <= SPEC.tolerance("fp32", False)
 
 
 def test_torch_records_the_kernel_it_chose_and_ran():
-    fused = run("torch")["info"]
+    fused = run("torch").info
     assert fused["sdp_backend"] in {"FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION", "MATH", "OVERRIDEABLE"}
     kernel = {"FLASH_ATTENTION": "flash_attention", "MATH": "_scaled_dot_product_attention_math"}.get(fused["sdp_backend"])
     if kernel:
         assert any(kernel in op for op in fused["ops"]), fused["ops"]
-    naive = run("torch", variant="naive")["info"]
+    naive = run("torch", variant="naive").info
     assert not any("scaled_dot_product" in op for op in naive["ops"]), "naive must not call SDPA"
     assert "aten::softmax" in naive["ops"]
 
 
 def test_results_say_which_path_is_not_fused():
-    assert run("tensorflow")["info"]["fused"] is False
-    mlx_info = run("mlx")["info"]
+    assert run("tensorflow").info["fused"] is False
+    mlx_info = run("mlx").info
     assert mlx_info["fused"] is False and "CPU" in mlx_info["note"]  # MLX's CPU backend never fuses
-    jax_info = run("jax")["info"]
+    jax_info = run("jax").info
     assert "xla" in jax_info["path"] and jax_info["fused"] is False
 
 
@@ -157,7 +157,7 @@ def test_results_say_which_path_is_not_fused():
 ])
 def test_cudnn_variant_off_cuda_is_unsupported_with_a_reason(framework, words):
     record = run(framework, "bf16", variant="cudnn")
-    assert record["status"] == "unsupported" and words in record["reason"]
+    assert record.status == "unsupported" and words in record.reason
 
 
 def test_jax_cudnn_rejects_fp32_even_on_cuda():
@@ -175,9 +175,9 @@ def test_jax_cudnn_rejects_fp32_even_on_cuda():
 def test_jax_compiled_fp16_on_cpu_is_unsupported_not_an_error():
     """XLA:CPU rejects the F16_F16_F32 dot jax.nn.dot_product_attention asks for under jit."""
     record = run("jax", "fp16", "compiled")
-    assert record["status"] in {"unsupported", "ok"}  # ok once XLA:CPU learns the algorithm
-    if record["status"] == "unsupported":
-        assert "F16_F16_F32" in record["reason"]
+    assert record.status in {"unsupported", "ok"}  # ok once XLA:CPU learns the algorithm
+    if record.status == "unsupported":
+        assert "F16_F16_F32" in record.reason
 
 
 def test_keras_on_another_backend_is_unsupported(monkeypatch):
@@ -185,7 +185,7 @@ def test_keras_on_another_backend_is_unsupported(monkeypatch):
 
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     record = run("tensorflow")
-    assert record["status"] == "unsupported" and "KERAS_BACKEND" in record["reason"]
+    assert record.status == "unsupported" and "KERAS_BACKEND" in record.reason
 
 
 @pytest.mark.gpu
@@ -200,8 +200,8 @@ def test_torch_cuda_fused_bf16_runs_a_fused_kernel():
     adapter.apply_precision_policy()
     case = Case.make("sdpa", SPEC.normalize({"bhld": [1, 4, 256, 64], "causal": True}), "bf16", "eager")
     record = run_case(adapter, case, FAST_TIMING)
-    assert record["status"] == "ok", record["reason"]
-    assert record["info"]["sdp_backend"] in {"FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION"}
+    assert record.status == "ok", record.reason
+    assert record.info["sdp_backend"] in {"FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION"}
 
 
 # -- CUDA-only paths, checked by contract (no GPU here) ----------------------------------------------

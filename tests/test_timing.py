@@ -11,39 +11,39 @@ CONFIG = TimingConfig(warmup_s=0.0, min_warmup_calls=2, block_s=0.004, min_sampl
 def test_synchronised_timing_sees_the_device_work(clock):
     adapter = QueueAdapter(clock)
     timing = measure(adapter, lambda: adapter.enqueue(0.002), CONFIG)
-    assert timing["median"] == pytest.approx(0.002, rel=0.02)  # + one launch latency per block
-    assert timing["n_samples"] >= CONFIG.min_samples
-    assert len(timing["samples"]) == timing["n_samples"]
-    assert timing["warmup_calls"] >= CONFIG.min_warmup_calls
-    assert timing["timer"] == "wall"
+    assert timing.median == pytest.approx(0.002, rel=0.02)  # + one launch latency per block
+    assert timing.n_samples >= CONFIG.min_samples
+    assert len(timing.samples) == timing.n_samples
+    assert timing.warmup_calls >= CONFIG.min_warmup_calls
+    assert timing.timer == "wall"
 
 
 def test_escaped_synchronisation_reports_launch_cost_only(clock):
     adapter = QueueAdapter(clock, escape_sync=True)
     timing = measure(adapter, lambda: adapter.enqueue(0.002), CONFIG)
-    assert timing["median"] == pytest.approx(LAUNCH_S)  # what an unsynchronised suite would publish
+    assert timing.median == pytest.approx(LAUNCH_S)  # what an unsynchronised suite would publish
 
 
 def test_device_timer_is_primary_and_wall_is_kept_as_cross_check(clock):
     adapter = QueueAdapter(clock, with_event_timer=True)
     timing = measure(adapter, lambda: adapter.enqueue(0.001), CONFIG)
-    assert timing["timer"] == "fake_event"
-    assert timing["median"] == pytest.approx(0.001, rel=0.02)
-    assert len(timing["wall_samples"]) == len(timing["samples"])
-    assert timing["wall_median"] >= timing["median"]
+    assert timing.timer == "fake_event"
+    assert timing.median == pytest.approx(0.001, rel=0.02)
+    assert len(timing.wall_samples) == len(timing.samples)
+    assert timing.wall_median >= timing.median
 
 
 def test_blocks_are_sized_to_the_target_duration(clock):
     adapter = QueueAdapter(clock)
     timing = measure(adapter, lambda: adapter.enqueue(0.0005), CONFIG)
-    block = timing["calls_per_sample"] * timing["median"]
+    block = timing.calls_per_sample * timing.median
     assert CONFIG.block_s / 2 <= block <= CONFIG.block_s * 1.5
 
 
 def test_sync_once_per_block_not_per_call(clock):
     adapter = QueueAdapter(clock)
     timing = measure(adapter, lambda: adapter.enqueue(0.0005), CONFIG)
-    timed_calls = timing["calls_per_sample"] * timing["n_samples"]
+    timed_calls = timing.calls_per_sample * timing.n_samples
     assert adapter.syncs < timed_calls
 
 
@@ -51,18 +51,18 @@ def test_first_call_is_kept_apart(clock):
     adapter = QueueAdapter(clock)
     costs = iter([0.5] + [0.001] * 10000)  # a slow first call: compilation
     timing = measure(adapter, lambda: adapter.enqueue(next(costs)), CONFIG)
-    assert timing["first_call_s"] == pytest.approx(0.5 + LAUNCH_S)
-    assert timing["max"] == pytest.approx(0.001, rel=0.03)
+    assert timing.first_call_s == pytest.approx(0.5 + LAUNCH_S)
+    assert timing.max == pytest.approx(0.001, rel=0.03)
 
 
 def test_drain_check_catches_a_synchronise_that_returns_early(clock):
     adapter = QueueAdapter(clock, escape_sync=True)
     timing = measure(adapter, lambda: adapter.enqueue(0.001), CONFIG)
-    assert timing["drain"]["escaped"] is True
-    assert timing["drain"]["queued_s"] > timing["drain"]["block_s"]
+    assert timing.drain.escaped is True
+    assert timing.drain.queued_s > timing.drain.block_s
     honest = QueueAdapter(clock)
     timing = measure(honest, lambda: honest.enqueue(0.001), CONFIG)
-    assert timing["drain"]["escaped"] is False and timing["drain"]["queued_s"] < 1e-5
+    assert timing.drain.escaped is False and timing.drain.queued_s < 1e-5
 
 
 def test_timing_config_rejects_unknown_and_mistyped_keys():

@@ -233,7 +233,7 @@ def test_inputs_figures_and_canary():
 @pytest.fixture(scope="module")
 def small_case():
     params = {"size": 64, "batch": 2}
-    seed = Case.make("yolo", params, "fp32", "eager").seed
+    seed = SPEC.input_seed(params)
     inputs = SPEC.make_inputs(params, "fp32", np.random.default_rng(seed))
     return params, inputs, SPEC.reference(params, "fp32", inputs)
 
@@ -270,8 +270,8 @@ def test_compiled_matches_reference(framework, small_case):
 @pytest.mark.parametrize("framework, mode", [("torch", "eager"), ("tensorflow", "eager"), ("jax", "compiled"), ("mlx", "eager")])
 def test_low_precision_case_is_ok_with_per_output_errors(framework, mode):
     record = run_case(cpu_adapter(framework), Case.make("yolo", {"size": 64, "batch": 1}, "bf16", mode), FAST_TIMING)
-    assert record["status"] == "ok", record["reason"]
-    per_output = record["correctness"]["per_output"]
+    assert record.status == "ok", record.reason
+    per_output = record.correctness.per_output
     assert list(per_output) == list(GRAPH.output_names)
     assert 0 < max(per_output.values()) <= SPEC.tolerance("bf16", False)
-    assert record["metrics"]["images_per_s"] > 0 and record["flops"] == SPEC.flops({"size": 64, "batch": 1})
+    assert record.metrics["images_per_s"] > 0 and record.flops == SPEC.flops({"size": 64, "batch": 1})

@@ -96,12 +96,12 @@ def test_canonical_rows_ignore_order_but_not_values():
 @pytest.fixture(scope="module")
 def case_inputs():
     params = {"size": 320, "batch": 2}
-    inputs = SPEC.make_inputs(params, "fp32", np.random.default_rng(Case.make("yolo_postprocess", params, "fp32", "eager").seed))
+    inputs = SPEC.make_inputs(params, "fp32", np.random.default_rng(SPEC.input_seed(params)))
     return params, inputs, SPEC.reference(params, "fp32", inputs)
 
 
 def test_synthetic_case_has_clusters_to_suppress(case_inputs):
-    params, inputs, ref = case_inputs
+    _params, inputs, ref = case_inputs
     _, scores, _ = reference.decode(inputs, inputs["anchors"], inputs["strides"], SPEC.reg_max)
     candidates = (scores > reference.CONF).sum(axis=1)
     kept = (ref[..., 4] > 0).sum(axis=1)
@@ -123,7 +123,7 @@ def test_frameworks_match_the_textbook_greedy(framework, mode, case_inputs):
 
 def test_half_precision_is_unsupported_with_a_reason():
     record = run_case(cpu_adapter("jax"), Case.make("yolo_postprocess", {"size": 64, "batch": 1}, "bf16", "eager"), FAST_TIMING)
-    assert record["status"] == "unsupported" and "does not define dtype bf16" in record["reason"]
+    assert record.status == "unsupported" and "does not define dtype bf16" in record.reason
 
 
 def test_bad_params_name_the_workload():

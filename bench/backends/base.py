@@ -1,29 +1,23 @@
 """What every backend adapter provides, and the errors adapters and workloads raise.
 
-An adapter is the only code that knows its framework's device model, array conversion,
-synchronisation, compilation, timers, memory counters and version strings. The four adapters
-(``torch``, ``tensorflow``, ``jax``, ``mlx``) expose the same names, so reading one teaches all four.
+An adapter is the only code that knows its framework: devices, dtype names, availability and its
+reason, the environment its worker needs before the framework is imported, array conversion,
+synchronisation, compilation, timers, memory counters, version strings, its profiler, its chart
+colour. Every adapter exposes the names declared here (docs/writing-a-backend.md), so reading one
+teaches all of them, and nothing outside ``bench/backends/`` needs to know a framework by name.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
-FRAMEWORKS = ("torch", "tensorflow", "jax", "mlx")
-
-# Devices each framework knows. "gpu" is resolved by the adapter to this machine's accelerator.
-DEVICES = {
-    "torch": ("cpu", "mps", "cuda", "gpu"),
-    "tensorflow": ("cpu", "gpu"),
-    "jax": ("cpu", "metal", "cuda", "gpu"),
-    "mlx": ("cpu", "gpu"),
-}
-
-DTYPES = ("fp32", "fp16", "bf16")
+from bench.dtypes import DTYPES
 
 
 class BackendUnavailable(Exception):
@@ -47,20 +41,6 @@ class BackendName:
         return self.name
 
 
-def parse_backend(text: str) -> BackendName:
-    """Parse ``framework:device``; raise ValueError naming the problem."""
-    framework, sep, device = text.partition(":")
-    if not sep:
-        raise ValueError(f"backend {text!r} must be framework:device, e.g. torch:cpu")
-    if framework not in DEVICES:
-        raise ValueError(f"unknown framework {framework!r} in backend {text!r} (known: {', '.join(FRAMEWORKS)})")
-    if device not in DEVICES[framework]:
-        raise ValueError(
-            f"unknown device {device!r} for {framework} in backend {text!r} (known: {', '.join(DEVICES[framework])})"
-        )
-    return BackendName(framework, device)
-
-
 @dataclass
 class Timer:
     """A device-side timer: ``start()``, ``stop()`` then ``elapsed_s()`` after a synchronise."""
@@ -81,9 +61,23 @@ class DeviceInfo:
 
 
 class Adapter:
-    """Base class. Subclasses live in ``bench/backends/<framework>.py`` and override each method."""
+    """Base class. Subclasses (``bench/backends/<framework>.py``, or a plug-in's module) set the class
+    attributes and override the methods their framework needs; the defaults suit a CPU-only backend."""
 
-    framework: str = ""
+    # -- facts about the backend, read without importing its framework ---------------------------
+    framework: ClassVar[str] = ""
+    # Every device name accepted after "framework:". "gpu" means this machine's accelerator.
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    # Devices that name another one resolved at start-up (torch:gpu is torch:cuda or torch:mps):
+    # `doctor` probes the concrete devices only.
+    device_aliases: ClassVar[tuple[str, ...]] = ()
+    import_name: ClassVar[str] = ""  # the top-level module whose presence means "installed"
+    extra: ClassVar[str] = ""  # the pip extra that installs it: siliconbench[<extra>]
+    color: ClassVar[str] = "#8d99ae"  # chart colour of this framework in the report
+    env_prefixes: ClassVar[tuple[str, ...]] = ()  # environment variables recorded with every run
+    # Package holding this backend's modules for workloads that have none for it (plug-in backends):
+    # <implementations>.<workload> defines build(adapter, params, dtype, mode, inputs) -> Built.
+    implementations: ClassVar[str | None] = None
 
     def __init__(self, device: str, allow_tf32: bool = False):
         self.requested_device = device
@@ -92,9 +86,26 @@ class Adapter:
 
     # -- identity ---------------------------------------------------------------------------
     @classmethod
+    def installed(cls) -> bool:
+        """Whether the framework can be imported here, without importing it."""
+        try:
+            return bool(cls.import_name) and importlib.util.find_spec(cls.import_name) is not None
+        except (ImportError, ValueError):
+            return False
+
+    @classmethod
+    def install_hint(cls) -> str:
+        return f"pip install 'siliconbench[{cls.extra}]'" if cls.extra else ""
+
+    @classmethod
     def version(cls) -> dict[str, str]:
         """Framework and plugin versions; raises BackendUnavailable when not importable."""
         raise NotImplementedError
+
+    @classmethod
+    def worker_env(cls, device: str, allow_tf32: bool) -> dict[str, str]:
+        """Environment variables the worker must have before the framework is imported."""
+        return {}
 
     def resolve_device(self, device: str) -> str:
         """Map ``gpu`` to this machine's accelerator; raise BackendUnavailable with a reason."""
@@ -107,6 +118,16 @@ class Adapter:
     def name(self) -> str:
         return f"{self.framework}:{self.device}"
 
+    @property
+    def accelerator(self) -> str | None:
+        """``"metal"``, ``"cuda"``, ... for the accelerator this adapter runs on; None on a CPU."""
+        return None
+
+    @property
+    def native_device(self) -> Any:
+        """The framework's own device object (``torch.device``, a JAX ``Device``, ``mx.Device``, a TF device string)."""
+        return self.device
+
     # -- precision ----------------------------------------------------------------------------
     def apply_precision_policy(self) -> dict[str, Any]:
         """Set fp32 matmul/conv precision (IEEE unless allow_tf32); return what was set."""
@@ -115,7 +136,11 @@ class Adapter:
     # -- arrays -------------------------------------------------------------------------------
     def supports_dtype(self, dtype: str) -> str | None:
         """None when the dtype runs here, else the reason it does not."""
-        return None
+        return None if dtype in DTYPES else f"unknown dtype {dtype}"
+
+    def native_dtype(self, dtype: str) -> Any:
+        """The framework's dtype object for ``fp32`` / ``fp16`` / ``bf16``."""
+        raise NotImplementedError
 
     def from_numpy(self, array: np.ndarray, dtype: str | None = None) -> Any:
         """Copy a NumPy array to the device, cast to ``dtype`` (fp32/fp16/bf16) when given."""
@@ -129,6 +154,10 @@ class Adapter:
     def compile(self, fn: Callable, **options: Any) -> Callable:
         """The framework's compiler (torch.compile, tf.function, jax.jit, mx.compile)."""
         raise NotImplementedError
+
+    def run_on_device(self, fn: Callable) -> Callable:
+        """``fn`` wrapped so its ops are placed on this adapter's device (TensorFlow needs a scope)."""
+        return fn
 
     def materialize(self, out: Any) -> None:
         """Make sure a call's work is issued (MLX is lazy); cheap, not a full synchronise."""
@@ -158,6 +187,12 @@ class Adapter:
     # -- failures -----------------------------------------------------------------------------
     def is_oom(self, exc: BaseException) -> bool:
         return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+    # -- profiling ----------------------------------------------------------------------------
+    @classmethod
+    def profiler_module(cls, device: str) -> str | None:
+        """The module (``bench/profile/*``) whose ``profile(adapter, fn, ctx)`` profiles ``device``, or None."""
+        return None
 
 
 def wall_timer() -> Timer:

@@ -11,7 +11,8 @@ from its own environment: ``--python jax=.tox/jax-metal/bin/python``.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,30 @@ def _jax():
 
 class JaxAdapter(Adapter):
     framework = "jax"
+    devices = ("cpu", "metal", "cuda", "gpu")
+    device_aliases = ("gpu",)
+    import_name = "jax"
+    extra = "jax"
+    color = "#3b6fd8"
+    env_prefixes = ("JAX_", "XLA_", "ENABLE_PJRT", "CUDA_", "NVIDIA_")
+
+    @classmethod
+    def worker_env(cls, device: str, allow_tf32: bool) -> dict[str, str]:
+        # One worker serves one JAX platform, chosen before JAX initialises.
+        platforms = {"cpu": "cpu", "cuda": "cuda"}.get(device)
+        return {"JAX_PLATFORMS": platforms} if platforms else {}
+
+    @classmethod
+    def profiler_module(cls, device: str) -> str:
+        return "bench.profile.jax_profile"
+
+    @property
+    def native_device(self):
+        return self._device
+
+    @property
+    def accelerator(self) -> str | None:
+        return None if self.device == "cpu" else self.device
 
     @classmethod
     def version(cls) -> dict[str, str]:

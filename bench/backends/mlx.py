@@ -13,7 +13,8 @@ Apple-only calls and sources: ``mx.metal.is_available()`` (``python/src/metal.cp
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,20 @@ def _mx():
 
 class MlxAdapter(Adapter):
     framework = "mlx"
+    devices = ("cpu", "gpu")
+    import_name = "mlx.core"
+    extra = "mlx"
+    color = "#2f2f2f"
+    env_prefixes = ("MLX_", "METAL_", "MTL_")
+
+    @classmethod
+    def worker_env(cls, device: str, allow_tf32: bool) -> dict[str, str]:
+        # MLX reads MLX_ENABLE_TF32 (default 1) once, at import.
+        return {"MLX_ENABLE_TF32": "1" if allow_tf32 else "0"}
+
+    @classmethod
+    def profiler_module(cls, device: str) -> str:
+        return "bench.profile.mlx_profile"
 
     @classmethod
     def version(cls) -> dict[str, str]:
@@ -56,11 +71,16 @@ class MlxAdapter(Adapter):
         return device
 
     @property
-    def gpu_kind(self) -> str | None:
+    def accelerator(self) -> str | None:
         if self.device != "gpu":
             return None
         mx = _mx()
         return "metal" if mx.metal.is_available() else "cuda"
+
+    @property
+    def native_device(self):
+        mx = _mx()
+        return mx.gpu if self.device == "gpu" else mx.cpu
 
     def device_info(self) -> DeviceInfo:
         mx = _mx()
@@ -69,7 +89,7 @@ class MlxAdapter(Adapter):
         if self.device == "cpu":
             name = cpu_model_name()
         extra = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in info.items()}
-        extra["gpu_kind"] = self.gpu_kind
+        extra["gpu_kind"] = self.accelerator or "none"
         return DeviceInfo(self.name, self.framework, self.device, name, extra)
 
     def apply_precision_policy(self) -> dict[str, Any]:

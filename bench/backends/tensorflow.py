@@ -9,7 +9,8 @@ only with TF 2.18-2.19 on Python <= 3.12 (tensorflow PR #126360). XLA has no MET
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,26 @@ def _metal_plugin_version() -> str | None:
 
 class TensorflowAdapter(Adapter):
     framework = "tensorflow"
+    devices = ("cpu", "gpu")
+    import_name = "tensorflow"
+    extra = "tensorflow"
+    color = "#e8a200"
+    env_prefixes = ("TF_(?!CLI_)", "CUDA_", "NVIDIA_", "OMP_", "KMP_")
+
+    @classmethod
+    def worker_env(cls, device: str, allow_tf32: bool) -> dict[str, str]:
+        env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+        if device == "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = ""  # a CUDA build of TF must not grab the GPU for a CPU run
+        return env
+
+    @classmethod
+    def profiler_module(cls, device: str) -> str:
+        return "bench.profile.tf_profile"
+
+    @property
+    def native_device(self) -> str:
+        return self._tf_device
 
     @classmethod
     def version(cls) -> dict[str, str]:
@@ -70,15 +91,17 @@ class TensorflowAdapter(Adapter):
         return "gpu"
 
     @property
-    def is_metal(self) -> bool:
-        return self.device == "gpu" and _metal_plugin_version() is not None
+    def accelerator(self) -> str | None:
+        if self.device != "gpu":
+            return None
+        return "metal" if _metal_plugin_version() is not None else "cuda"
 
     def device_info(self) -> DeviceInfo:
         tf = _tf()
         if self.device == "gpu":
             details = tf.config.experimental.get_device_details(self._gpu)
-            name = details.get("device_name") or ("Apple GPU (Metal)" if self.is_metal else "GPU")
-            extra = {"kind": "metal" if self.is_metal else "cuda", **{k: str(v) for k, v in details.items()}}
+            name = details.get("device_name") or ("Apple GPU (Metal)" if self.accelerator == "metal" else "GPU")
+            extra = {"kind": self.accelerator, **{k: str(v) for k, v in details.items()}}
         else:
             name, extra = cpu_model_name(), {}
         extra["onednn"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
@@ -115,7 +138,7 @@ class TensorflowAdapter(Adapter):
 
     def compile(self, fn: Callable, **options: Any) -> Callable:
         tf = _tf()
-        if self.is_metal:
+        if self.accelerator == "metal":
             options.pop("jit_compile", None)  # no XLA compiler for METAL
         return tf.function(fn, **options)
 

@@ -12,7 +12,9 @@ MPS has no float64 (``notes/mps.md``): inputs arrive as float32 and are cast on 
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+import platform
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +34,12 @@ def _torch():
 
 class TorchAdapter(Adapter):
     framework = "torch"
+    devices = ("cpu", "mps", "cuda", "gpu")
+    device_aliases = ("gpu",)
+    import_name = "torch"
+    extra = "torch"
+    color = "#d9480f"
+    env_prefixes = ("PYTORCH_", "TORCH", "CUDA_", "CUBLAS", "CUDNN", "NVIDIA_", "OMP_", "MKL_", "KMP_")
 
     @classmethod
     def version(cls) -> dict[str, str]:
@@ -63,8 +71,18 @@ class TorchAdapter(Adapter):
         return device
 
     @property
-    def torch_device(self):
+    def native_device(self):
         return _torch().device(self.device)
+
+    @property
+    def accelerator(self) -> str | None:
+        return None if self.device == "cpu" else self.device
+
+    @classmethod
+    def profiler_module(cls, device: str) -> str:
+        # torch.profiler records no MPS activity (pytorch#99037): MPS has its own profiler module.
+        on_mac = platform.system() == "Darwin"
+        return "bench.profile.mps" if device == "mps" or (device == "gpu" and on_mac) else "bench.profile.torch_profile"
 
     def device_info(self) -> DeviceInfo:
         torch = _torch()
@@ -93,11 +111,6 @@ class TorchAdapter(Adapter):
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
         }
 
-    def supports_dtype(self, dtype: str) -> str | None:
-        if dtype not in _DTYPES:
-            return f"unknown dtype {dtype}"
-        return None
-
     def native_dtype(self, dtype: str):
         return getattr(_torch(), _DTYPES[dtype])
 
@@ -106,7 +119,7 @@ class TorchAdapter(Adapter):
         t = torch.from_numpy(np.ascontiguousarray(array))
         if t.dtype == torch.float64:
             t = t.float()  # MPS rejects float64; every backend receives float32 values
-        t = t.to(self.torch_device)
+        t = t.to(self.native_device)
         if dtype is not None:
             t = t.to(self.native_dtype(dtype))
         return t
@@ -141,10 +154,10 @@ class TorchAdapter(Adapter):
     def device_timer(self) -> Timer | None:
         torch = _torch()
         if self.device == "cuda":
-            make = lambda: torch.cuda.Event(enable_timing=True)  # noqa: E731
+            make = lambda: torch.cuda.Event(enable_timing=True)
             kind = "cuda_event"
         elif self.device == "mps":
-            make = lambda: torch.mps.event.Event(enable_timing=True)  # noqa: E731
+            make = lambda: torch.mps.event.Event(enable_timing=True)
             kind = "mps_event"
         else:
             return None

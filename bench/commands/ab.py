@@ -31,6 +31,7 @@ from bench.compare.ab import (
     run_ab,
 )
 from bench.compare.rounds import RoundRunner, same_interpreter
+from bench.errors import UsageError
 from bench.results.store import new_run_id
 from bench.runner.orchestrator import RunOptions
 
@@ -54,8 +55,6 @@ def add_arguments(parser) -> None:
 
 
 def checkout_env(root: str | None, option: str) -> dict[str, str]:
-    from bench.cli import UsageError
-
     if root is None:
         return {}
     if not (Path(root) / "bench" / "__init__.py").is_file():
@@ -64,8 +63,6 @@ def checkout_env(root: str | None, option: str) -> dict[str, str]:
 
 
 def run(args) -> int:
-    from bench.cli import UsageError
-
     settings = decision_settings(args)
     try:
         stages = parse_stages(args.stages)

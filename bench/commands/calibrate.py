@@ -36,6 +36,7 @@ from bench.compare.calibration import (
 from bench.compare.decision import parse_threshold
 from bench.compare.rounds import RoundRunner, same_interpreter
 from bench.compare.sides import collect
+from bench.errors import UsageError
 from bench.results import read_runs
 from bench.results.store import new_run_id
 from bench.runner.orchestrator import RunOptions
@@ -64,8 +65,6 @@ def add_arguments(parser) -> None:
 
 
 def _settings(args) -> CalibrationSettings:
-    from bench.cli import UsageError
-
     try:
         stages = parse_stages(args.stages)
         slowdown = parse_threshold(args.inject_slowdown)
@@ -77,8 +76,6 @@ def _settings(args) -> CalibrationSettings:
 
 
 def _stored_pool(folder: str) -> tuple[dict, dict, Path]:
-    from bench.cli import UsageError
-
     path = Path(folder) / POOL_PHASE / POOL_ARM
     if not path.is_dir():
         raise UsageError(f"--from-pool {folder}: no {POOL_PHASE}/{POOL_ARM}/ folder of rounds in it")
@@ -144,8 +141,6 @@ def to_dict(result: CalibrationResult, pool_dir: Path) -> dict:
 
 
 def run(args) -> int:
-    from bench.cli import UsageError
-
     settings = _settings(args)
     if not args.from_pool and args.pool_rounds < 2 * settings.pairs_needed:
         raise UsageError(f"--pool-rounds: stages up to {max(settings.stages)} pairs need at least {2 * settings.pairs_needed} rounds")

@@ -6,12 +6,11 @@ import argparse
 import shutil
 from pathlib import Path
 
-from bench.backends import FRAMEWORKS, BackendName, parse_backend
+from bench.backends import BackendName, frameworks, parse_backend
+from bench.errors import UsageError
 
 
 def parse_backends(values: list[str] | None) -> list[BackendName] | None:
-    from bench.cli import UsageError
-
     if not values:
         return None
     out = []
@@ -26,8 +25,6 @@ def parse_backends(values: list[str] | None) -> list[BackendName] | None:
 
 def resolve_interpreter(text: str, option: str) -> str:
     """An interpreter PATH (or a name on PATH), or ``tox:ENV`` for ``.tox/ENV/bin/python``."""
-    from bench.cli import UsageError
-
     path = str(Path(".tox") / text[4:] / "bin" / "python") if text.startswith("tox:") else text
     if not (Path(path).exists() or shutil.which(path)):
         raise UsageError(f"{option}: interpreter {path!r} does not exist")
@@ -36,13 +33,11 @@ def resolve_interpreter(text: str, option: str) -> str:
 
 def parse_pythons(values: list[str] | None) -> dict[str, str]:
     """``--python jax=PATH`` or ``--python jax=tox:jax-metal`` (the tox env's interpreter)."""
-    from bench.cli import UsageError
-
     out: dict[str, str] = {}
     for text in values or []:
         framework, sep, path = text.partition("=")
-        if not sep or framework not in FRAMEWORKS:
-            raise UsageError(f"--python: expected FRAMEWORK=PATH with FRAMEWORK one of {', '.join(FRAMEWORKS)}, got {text!r}")
+        if not sep or framework not in frameworks():
+            raise UsageError(f"--python: expected FRAMEWORK=PATH with FRAMEWORK one of {', '.join(frameworks())}, got {text!r}")
         out[framework] = resolve_interpreter(path, f"--python {framework}")
     return out
 

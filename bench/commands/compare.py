@@ -13,7 +13,9 @@ from bench.commands.gate_args import (
     print_comparison,
 )
 from bench.compare.comparison import compare_runs
+from bench.errors import UsageError
 from bench.results import read_runs
+from bench.results.records import Run
 
 NAME = "compare"
 HELP = "compare two runs (files or folders): ratio of medians with a bootstrap CI and a decision per case"
@@ -27,9 +29,7 @@ def add_arguments(parser) -> None:
     add_format_argument(parser)
 
 
-def load_side(path: str, option: str) -> list[dict]:
-    from bench.cli import UsageError
-
+def load_side(path: str, option: str) -> list[Run]:
     runs = read_runs(path)
     if not runs:
         raise UsageError(f"{option} {path}: no run files (*.json, *.partial.jsonl) found")

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench.errors import UsageError
 from bench.results import read_runs
 
 NAME = "export"
@@ -20,8 +21,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from bench.cli import UsageError
-
     runs = read_runs(args.run_file)
     if len(runs) != 1:
         raise UsageError(f"RUN {args.run_file}: expected one run file, found {len(runs)} runs")
@@ -37,5 +36,5 @@ def run(args) -> int:
     else:
         print(text)
     for case in left_out:
-        print(f"left out (status {case['status']}, no timing): {case['case_id']}", file=sys.stderr)
+        print(f"left out (status {case.status}, no timing): {case.case_id}", file=sys.stderr)
     return 0

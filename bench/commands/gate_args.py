@@ -13,6 +13,7 @@ from bench.compare.bootstrap import DEFAULT_RESAMPLES
 from bench.compare.comparison import Comparison
 from bench.compare.decision import parse_threshold
 from bench.compare.formatting import render
+from bench.errors import UsageError
 
 FORMATS = ("table", "markdown", "json")
 
@@ -27,7 +28,6 @@ def add_selection_arguments(parser: argparse.ArgumentParser, default_suite: str,
 
 def selected_work(args: argparse.Namespace):
     """(suite, {backend: [cases]}) chosen by --suite/--backend/--workload; UsageError when nothing matches."""
-    from bench.cli import UsageError
     from bench.runner.run import plan
 
     suite = suites.load(args.suite)
@@ -38,9 +38,8 @@ def selected_work(args: argparse.Namespace):
 
 
 def rounds_header(suite, work, args: argparse.Namespace, **extra) -> dict:
-    """Header of the run files a RoundRunner writes."""
-    return {"suite": suite.describe(), "options": {"case_timeout_s": args.timeout},
-            "backends_requested": [b.name for b in work], **extra}
+    """Header fields (``bench.results.store.new_header`` keywords) of the run files a RoundRunner writes."""
+    return {"suite": suite.describe(), "options": {"case_timeout_s": args.timeout}, "backends": [b.name for b in work], **extra}
 
 
 def add_decision_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,8 +55,6 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
 
 def decision_settings(args: argparse.Namespace) -> dict:
     """threshold, confidence, n_resamples and seed, validated; raises UsageError naming the option."""
-    from bench.cli import UsageError
-
     try:
         threshold = parse_threshold(args.threshold)
     except ValueError as exc:

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from bench import suite as suites
 from bench import workloads
-from bench.backends import ALL_BACKENDS, FRAMEWORKS
+from bench.backends import all_backends, frameworks
 
 NAME = "list"
 HELP = "list workloads, the cases of a suite, and backend names"
@@ -27,7 +27,7 @@ def run(args) -> int:
             table.add_column(column)
         for name in workloads.names():
             spec = workloads.get(name)
-            impls = [fw for fw in FRAMEWORKS if workloads.implementation_exists(name, fw)]
+            impls = [fw for fw in frameworks() if workloads.implementation_exists(name, fw)]
             table.add_row(escape(name), escape(spec.description), ", ".join(spec.dtypes), ", ".join(spec.modes), ", ".join(impls))
         console.print(table)
     elif args.what == "cases":
@@ -37,6 +37,6 @@ def run(args) -> int:
             console.print(f"  {case.label}", markup=False)
         console.print("backends: " + ", ".join(b.name for b in suite.backends))
     else:
-        for name in ALL_BACKENDS:
+        for name in all_backends():
             console.print(name)
     return 0

@@ -25,6 +25,7 @@ from bench.compare.formatting import to_json, to_markdown
 from bench.compare.history import history_runs, machine_folder
 from bench.compare.nightly import run_nightly
 from bench.compare.report_hook import regenerate
+from bench.errors import UsageError
 from bench.runner.orchestrator import RunOptions
 
 NAME = "nightly"
@@ -43,8 +44,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from bench.cli import UsageError
-
     settings = decision_settings(args)
     if args.baseline_runs < 1 or args.confirm_rounds < 0:
         raise UsageError("--baseline-runs must be >= 1 and --confirm-rounds >= 0")
@@ -54,7 +53,7 @@ def run(args) -> int:
     outcome = run_nightly(
         suite, args.results, options, settings, args.baseline_runs, args.confirm_rounds,
         parse_backends(args.backend), validate_workloads(args.workload),
-        on_record=lambda rec: console.print(f"{rec['status']:>11}  {rec['case_id']}", markup=False),
+        on_record=lambda rec: console.print(f"{rec.status:>11}  {rec.case_id}", markup=False),
         on_event=lambda msg: console.print(msg, markup=False),
     )
     console.print(f"run: {outcome.run_path}")
@@ -68,7 +67,7 @@ def run(args) -> int:
     stem = Path(outcome.run_path).stem
     (reports / f"{stem}-compare.json").write_text(to_json(comparison), encoding="utf-8")
     (reports / f"{stem}-compare.md").write_text(to_markdown(comparison), encoding="utf-8")
-    runs = [Path(r["_path"]) for r in history_runs(machine_folder(args.results, folder.name))]
+    runs = [Path(r.path) for r in history_runs(machine_folder(args.results, folder.name)) if r.path]
     _done, message = regenerate(runs, reports / "index.html")
     print_comparison(comparison, args.format)
     console.print(message)

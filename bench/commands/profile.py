@@ -18,6 +18,7 @@ from bench import suite as suites
 from bench import workloads
 from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
 from bench.commands.run import validate_workloads
+from bench.errors import UsageError
 from bench.profile.launch import ProfileOptions
 from bench.profile.session import profile_run
 from bench.profile.summary import ProfileSummary
@@ -56,8 +57,6 @@ def select_cases(workload: str, suite: suites.Suite, text: str | None) -> list[C
 
 
 def profile_options(args) -> ProfileOptions:
-    from bench.cli import UsageError
-
     if args.calls is not None and args.calls < 1:
         raise UsageError(f"--calls: must be a positive integer, got {args.calls}")
     return ProfileOptions(calls=args.calls, xctrace=args.xctrace, metal_capture=args.metal_capture, mps_mode=args.mps_mode,
@@ -83,8 +82,6 @@ def summary_table(title: str, summary: ProfileSummary, top: int = 8) -> Table:
 
 
 def run(args) -> int:
-    from bench.cli import UsageError
-
     validate_workloads([args.workload])
     backends = parse_backends([args.backend])
     if len(backends) != 1:
@@ -103,13 +100,13 @@ def run(args) -> int:
 
     def show(record, summary: ProfileSummary) -> None:
         if summary.status == "ok":
-            out.print(summary_table(record["case_id"], summary))
+            out.print(summary_table(record.case_id, summary))
         else:
-            out.print(f"{record['case_id']}: profile {summary.status}: {summary.reason}", markup=False)
+            out.print(f"{record.case_id}: profile {summary.status}: {summary.reason}", markup=False)
 
     summaries = profile_run(outcome, run_options, options, on_case=show)
     if not summaries:
-        reasons = sorted({f"{c['status']}: {c.get('reason')}" for c in outcome.cases})
+        reasons = sorted({f"{c.status}: {c.reason}" for c in outcome.cases})
         console.print("nothing profiled: no case passed its benchmark; " + "; ".join(reasons), markup=False)
     console.print(f"results: {outcome.path}; profiles: {Path(outcome.path).parent / (outcome.run_id + '.profile')}", markup=False)
     return 1 if any(s.status in FAILED for s in summaries.values()) else 0

@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench import suite as suites
 from bench import workloads
 from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.errors import UsageError
+from bench.results.records import CaseRecord
 from bench.runner.orchestrator import RunOptions
 from bench.runner.run import execute
 from bench.summary import summary_table
@@ -31,8 +33,6 @@ def add_arguments(parser) -> None:
 
 
 def validate_workloads(names: list[str] | None) -> list[str] | None:
-    from bench.cli import UsageError
-
     for name in names or []:
         if name not in workloads.names():
             raise UsageError(f"--workload: unknown workload {name!r} (known: {', '.join(workloads.names())})")
@@ -52,9 +52,9 @@ def run(args) -> int:
     def on_backend(name: str, count: int) -> None:
         tasks[name] = progress.add_task(name, total=count)
 
-    def on_record(record: dict) -> None:
-        task = tasks[record["backend"]["name"]]
-        progress.update(task, advance=1, description=escape(f"{record['backend']['name']}: {record['status']} {record['case_id'].split('@')[0]}"))
+    def on_record(record: CaseRecord) -> None:
+        task = tasks[record.backend.name]
+        progress.update(task, advance=1, description=escape(f"{record.backend.name}: {record.status} {record.case_id.split('@')[0]}"))
 
     with progress:
         outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend)

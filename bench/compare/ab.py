@@ -1,5 +1,5 @@
 """The strong gate: baseline (A) and candidate (B) interleaved in one job, decided sequentially,
-regressions confirmed by a re-run before they fail (reference §7.1-7.2).
+regressions confirmed by a re-run before they fail (docs/regression-gating.md).
 
 1. Rounds of fresh worker processes for both arms in random order (``RoundRunner``).
 2. After 10, 20 and 40 rounds (``stages``) each still-undecided case is decided on its paired
@@ -11,6 +11,7 @@ regressions confirmed by a re-run before they fail (reference §7.1-7.2).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from bench.compare.bootstrap import DEFAULT_RESAMPLES
@@ -24,7 +25,6 @@ from bench.compare.comparison import (
 )
 from bench.compare.decision import INCONCLUSIVE, REGRESSION
 from bench.compare.rounds import Plan, RoundRunner
-from bench.runner.orchestrator import case_id
 
 DEFAULT_STAGES = (10, 20, 40)
 BASELINE_ARM, CANDIDATE_ARM = "A", "B"
@@ -54,7 +54,7 @@ def parse_stages(text: str) -> tuple[int, ...]:
         stages = tuple(int(x) for x in text.split(","))
     except ValueError:
         raise ValueError(f"expected increasing round counts like 10,20,40, got {text!r}") from None
-    if not stages or stages[0] < 1 or any(b <= a for a, b in zip(stages, stages[1:])):
+    if not stages or stages[0] < 1 or any(b <= a for a, b in itertools.pairwise(stages)):
         raise ValueError(f"expected increasing round counts >= 1 like 10,20,40, got {text!r}")
     return stages
 
@@ -70,7 +70,7 @@ def sequential(runner: RoundRunner, phase: str, plan: Plan, settings: AbSettings
         for backend in list(pending):
             undecided = []
             for case in pending[backend]:
-                cid = case_id(case, backend.name)
+                cid = case.case_id(backend.name)
                 results[cid] = compare_case(
                     sides[BASELINE_ARM].get(cid), sides[CANDIDATE_ARM].get(cid), settings.threshold,
                     settings.confidence, settings.n_resamples, settings.seed, paired=True,
@@ -91,7 +91,7 @@ def run_ab(runner: RoundRunner, plan: Plan, settings: AbSettings, labels: tuple[
     confirm: dict[str, CaseResult] = {}
     flagged = {cid for cid, r in gate.items() if r.kind == REGRESSION}
     if settings.confirm and flagged:
-        confirm_plan = {b: [c for c in cases if case_id(c, b.name) in flagged] for b, cases in plan.items()}
+        confirm_plan = {b: [c for c in cases if c.case_id(b.name) in flagged] for b, cases in plan.items()}
         confirm = sequential(runner, "confirm", confirm_plan, settings)
         for cid in flagged:
             apply_confirmation(gate[cid], confirm[cid])

@@ -2,7 +2,7 @@
 
 A *round* is the samples of one case from one worker process (one run file, or one round of
 ``siliconbench ab``). Samples inside a round are not independent: the noise that matters comes
-from the process, the time slot and the machine (docs/regression-gating.md, reference §6). So:
+from the process, the time slot and the machine (docs/regression-gating.md). So:
 
 - a side with at least ``MIN_ROUNDS`` rounds is resampled by **whole rounds**;
 - when both sides have the same rounds in the same time slots (``paired=True``, the ``ab``
@@ -16,8 +16,8 @@ Shapes: a side is a list of 1-D arrays of seconds per call, one array per round 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class RatioEstimate:
 
     def describe(self) -> str:
         """``+30.0% (CI +28.1% … +31.9%, 10/10 rounds)``."""
-        pct = lambda v: f"{(v - 1) * 100:+.1f}%"  # noqa: E731
+        pct = lambda v: f"{(v - 1) * 100:+.1f}%"
         return f"{pct(self.ratio)} (CI {pct(self.low)} … {pct(self.high)}, {self.rounds[0]}/{self.rounds[1]} rounds)"
 
     def to_dict(self) -> dict:

@@ -74,7 +74,7 @@ class Rate:
 @dataclass
 class CaseCalibration:
     case_id: str
-    sigma_round: float  # SD of the per-pair log ratio, A/A (reference §6 sizing rule)
+    sigma_round: float  # SD of the per-pair log ratio, A/A (the sizing rule in docs/regression-gating.md)
     false_alarm_first: Rate
     false_alarm: Rate  # after confirmation
     detection_first: Rate
@@ -82,7 +82,7 @@ class CaseCalibration:
 
     @property
     def rounds_for_budget(self) -> int:
-        """Rounds per arm for SE(log ratio) <= 1.35 %: (1.25 sigma_r / 0.0135)^2 (reference §6)."""
+        """Rounds per arm for SE(log ratio) <= 1.35 %: (1.25 sigma_r / 0.0135)^2 (docs/regression-gating.md)."""
         return int(np.ceil((1.25 * self.sigma_round / 0.0135) ** 2))
 
 

@@ -15,6 +15,7 @@ from bench.compare.decision import (
     decide,
 )
 from bench.compare.sides import Side, collect, pair
+from bench.results.records import Run
 
 MISMATCH = "mismatch"  # the candidate's output is wrong: always a failure
 BASELINE_ONLY = "baseline only"
@@ -153,7 +154,7 @@ def compare_sides(baseline: dict[str, Side], candidate: dict[str, Side], thresho
     return comparison
 
 
-def compare_runs(baseline_runs: list[dict[str, Any]], candidate_runs: list[dict[str, Any]], **kwargs: Any) -> Comparison:
+def compare_runs(baseline_runs: list[Run], candidate_runs: list[Run], **kwargs: Any) -> Comparison:
     """Compare run documents (``bench.results.read_runs``); each run is one round of its cases."""
     return compare_sides(collect(baseline_runs), collect(candidate_runs), **kwargs)
 

@@ -1,4 +1,4 @@
-"""Three-way decision on a ratio estimate (reference §7.2, Pinpoint-style).
+"""Three-way decision on a ratio estimate (Pinpoint-style; docs/regression-gating.md).
 
 With threshold t (the practical-significance margin, 5 % by default) and the CI [lo, hi] of
 r = candidate / baseline:
@@ -12,7 +12,7 @@ r = candidate / baseline:
 
 The threshold is a margin on the *estimate*, not a significance level: the CI only has to clear
 1.00. So a true change of 2t is caught with high power while noise has to fake both a t-sized
-estimate and a CI that excludes 1 (reference §6: a threshold equal to the effect you must catch
+estimate and a CI that excludes 1 (docs/regression-gating.md: a threshold equal to the effect you must catch
 detects it only half the time).
 """
 

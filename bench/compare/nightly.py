@@ -4,15 +4,16 @@ confirm flagged regressions with fresh rounds, and list the alerts.
 The first comparison has one candidate round (this night's run), so its CI resamples samples of
 one process and can only *nominate* regressions. A nominated case is re-run in ``confirm_rounds``
 fresh processes; the confirmation compares those rounds with the baseline rounds (both sides
-bootstrapped by whole rounds) and the regression stands only if it is flagged again (reference
-§7.2-7.3: the detector nominates, a better-controlled measurement decides).
+bootstrapped by whole rounds) and the regression stands only if it is flagged again (docs/regression-gating.md:
+the detector nominates, a better-controlled measurement decides).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.backends import parse_backend
 from bench.compare.comparison import (
@@ -29,6 +30,7 @@ from bench.compare.rounds import RoundRunner
 from bench.compare.sides import collect
 from bench.results import read_run
 from bench.results.environment import machine, machine_id
+from bench.results.records import Run
 from bench.runner.orchestrator import RunOptions
 from bench.runner.run import execute
 from bench.suite import Suite
@@ -47,16 +49,16 @@ class NightlyOutcome:
     alerts: list[str] = field(default_factory=list)
 
 
-def confirm_flagged(comparison: Comparison, baseline_runs: list[dict[str, Any]], candidate: dict[str, Any], rounds: int,
+def confirm_flagged(comparison: Comparison, baseline_runs: list[Run], candidate: Run, rounds: int,
                     runner_factory: Callable[[], RoundRunner]) -> Path | None:
     """Re-run flagged cases ``rounds`` times in fresh processes; keep only regressions flagged again."""
     flagged = {r.case_id: r for r in comparison.of_kind(REGRESSION)}
     if not flagged or rounds < 1:
         return None
     plan: dict = {}
-    for case in candidate["cases"]:
-        if case["case_id"] in flagged:
-            plan.setdefault(parse_backend(case["backend"]["name"]), []).append(Case.from_dict(case))
+    for case in candidate.cases:
+        if case.case_id in flagged:
+            plan.setdefault(parse_backend(case.backend.name), []).append(Case.make(case.workload, case.params, case.dtype, case.mode))
     runner = runner_factory()
     for _ in range(rounds):
         runner.run_round("confirm", plan)
@@ -107,6 +109,6 @@ def run_nightly(suite: Suite, results_dir: str | Path, options: RunOptions, sett
 
     outcome.confirm_dir = confirm_flagged(comparison, baseline, candidate, confirm_rounds, runner_factory)
     outcome.comparison = comparison
-    outcome.baseline_runs = len({r["run_id"] for r in baseline})
+    outcome.baseline_runs = len({r.run_id for r in baseline})
     outcome.alerts = alerts(comparison)
     return outcome

@@ -12,17 +12,17 @@ synchronised, which does not change from one process of the same interpreter to 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from bench.backends import FRAMEWORKS, BackendName
-from bench.compare.sides import Side, framework_version
-from bench.results.environment import capture
-from bench.results.store import RunWriter
+from bench.backends import BackendName, frameworks
+from bench.compare.sides import Side
+from bench.results.records import CaseRecord, Hello
+from bench.results.store import RunWriter, new_header
 from bench.runner.orchestrator import Orchestrator, RunOptions
-from bench.runner.run import precision_policy
 from bench.timing import TimingConfig
 from bench.workloads.base import Case
 
@@ -31,7 +31,7 @@ Plan = dict[BackendName, list[Case]]
 
 def same_interpreter(python: str) -> dict[str, str]:
     """Pythons map running every framework's worker under ``python``."""
-    return {fw: python for fw in FRAMEWORKS}
+    return {fw: python for fw in frameworks()}
 
 
 class RoundRunner:
@@ -50,8 +50,7 @@ class RoundRunner:
         self.out_dir = Path(out_dir)
         self.rng = np.random.default_rng(seed)
         self.on_event = on_event or (lambda _msg: None)
-        self.environment = capture(precision_policy(options))
-        self.header = {**header, "environment": self.environment, "timing_config": timing.to_dict()}
+        self.header = new_header(timing_config=timing.to_dict(), allow_tf32=options.allow_tf32, **header)
         self.orchestrators = {
             arm: Orchestrator(dataclasses.replace(options, pythons=dict(pythons),
                                                   extra_env={**options.extra_env, **(arm_env or {}).get(arm, {})}), timing)
@@ -85,19 +84,19 @@ class RoundRunner:
                 for position, arm in enumerate(order):
                     orchestrator = self.orchestrators[arm]
                     orchestrator.timing = self._timing_for(arm, backend)
-                    collected: list[dict[str, Any]] = []
+                    collected: list[CaseRecord] = []
 
-                    def record(rec: dict[str, Any], arm: str = arm, position: int = position, collected: list = collected) -> None:
-                        rec["ab"] = {"phase": phase, "round": index, "arm": arm, "position": position}
+                    def record(rec: CaseRecord, arm: str = arm, position: int = position, collected: list = collected) -> None:
+                        rec.ab = {"phase": phase, "round": index, "arm": arm, "position": position}
                         writers[arm].append(rec)
                         collected.append(rec)
 
                     orchestrator.run_backend(backend, cases, record)
                     hello = orchestrator.hellos.get(backend.name, {})
-                    run_view = {"environment": {"frameworks": {backend.name: hello}}}
+                    version = Hello.model_validate({"available": False, **hello}).versions_text() or None
                     for rec in collected:
-                        side = sides[arm].setdefault(rec["case_id"], Side(rec["case_id"]))
-                        side.add(rec, index, framework_version(run_view, rec))
+                        side = sides[arm].setdefault(rec.case_id, Side(rec.case_id))
+                        side.add(rec, index, version)
                     environment = writers[arm].header["environment"]
                     writers[arm].update_header(environment={**environment, "frameworks": {**environment["frameworks"], backend.name: hello}})
             status = "complete"

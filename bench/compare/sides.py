@@ -7,10 +7,13 @@ wrong, ``ok`` if every round was ok, else the first other status seen.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
+
+from bench.results.records import CaseRecord, Run
 
 
 @dataclass
@@ -40,33 +43,23 @@ class Side:
     def median(self) -> float | None:
         return float(np.median(np.concatenate(self.rounds))) if self.rounds else None
 
-    def add(self, case: dict[str, Any], round_key: Any, version: str | None = None) -> None:
-        self.statuses.append(case["status"])
-        self.reasons.append(case.get("reason") or "")
+    def add(self, case: CaseRecord, round_key: Any, version: str | None = None) -> None:
+        self.statuses.append(case.status)
+        self.reasons.append(case.reason or "")
         if version:
             self.versions.add(version)
-        samples = (case.get("timing") or {}).get("samples")
-        if case["status"] == "ok" and samples:
-            self.rounds.append(np.asarray(samples, dtype=float))
+        if case.ok and case.samples:
+            self.rounds.append(np.asarray(case.samples, dtype=float))
             self.round_keys.append(round_key)
 
 
-def framework_version(run: dict[str, Any], case: dict[str, Any]) -> str | None:
-    """``torch 2.13.0+cpu`` for the case's backend, from the run's worker hello."""
-    backend = case.get("backend") or {}
-    hello = ((run.get("environment") or {}).get("frameworks") or {}).get(backend.get("name")) or {}
-    versions = hello.get("versions") or {}
-    return ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or None
-
-
-def collect(runs: Iterable[dict[str, Any]], round_key: str = "run_id") -> dict[str, Side]:
+def collect(runs: Iterable[Run]) -> dict[str, Side]:
     """Sides keyed by case_id from run documents (``bench.results.read_runs``); one round per run."""
     sides: dict[str, Side] = {}
-    for index, run in enumerate(runs):
-        key = run.get(round_key, index)
-        for case in run.get("cases", []):
-            side = sides.setdefault(case["case_id"], Side(case["case_id"]))
-            side.add(case, key, framework_version(run, case))
+    for run in runs:
+        for case in run.cases:
+            side = sides.setdefault(case.case_id, Side(case.case_id))
+            side.add(case, run.run_id, run.framework_version(case))
     return sides
 
 

@@ -1,4 +1,4 @@
-"""Device peaks for "achieved vs peak": Apple M1–M5 GPUs and common NVIDIA parts (DESIGN.md rule 8).
+"""Device peaks for "achieved vs peak": Apple M1–M5 GPUs and common NVIDIA parts (docs/design.md, rule 8).
 
 ``lookup(device_name)`` returns the table row for a device name string ("NVIDIA H100 80GB HBM3",
 "Apple M3 Max") or None. An unknown device has no peak: nothing is guessed. The report then falls

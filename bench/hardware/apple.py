@@ -1,7 +1,6 @@
 """Apple M1–M5 GPUs: peak FP32 TFLOP/s and unified-memory bandwidth, one row per chip.
 
-Values and sources are those of the project reference ``frameworks-workloads.md`` §6.2
-("Apple GPU peak FP32 and memory bandwidth"). Apple published TFLOPS for the M1 family only; every
+Values and their sources are listed row by row below (``source``) and in docs/report.md. Apple published TFLOPS for the M1 family only; every
 later FP32 figure is a third-party measurement or derived as cores × 128 ALUs × 2 × clock, so those
 rows are marked estimates. On M1–M4, FP16 runs at the FP32 rate (``philipturner/metal-benchmarks``
 README: "F16 is neither faster nor slower than F32"), so fp16 peak = fp32 peak; no bf16 figure is

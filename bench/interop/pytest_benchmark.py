@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.results.load import params_label
+from bench.results.records import CaseRecord, Run
 
 
 def _stats(samples: list[float], iterations: int) -> dict[str, Any]:
@@ -28,49 +29,51 @@ def _stats(samples: list[float], iterations: int) -> dict[str, Any]:
     return out
 
 
-def benchmark_entry(case: dict[str, Any], timing_config: dict[str, Any]) -> dict[str, Any]:
-    timing = case["timing"]
-    backend = case["backend"]["name"]
-    param = f"{params_label(case['params'])}-{case['dtype']}-{case['mode']}-{backend}"
+def benchmark_entry(case: CaseRecord, timing_config: dict[str, Any]) -> dict[str, Any]:
+    timing = case.timing
+    assert timing is not None, "only ok cases carry a timing"
+    backend = case.backend.name
+    param = f"{params_label(case.params)}-{case.dtype}-{case.mode}-{backend}"
+    extra = {"case_id": case.case_id, "gflops": case.gflops, "gbps": case.gbps, "info": case.info}
     return {
-        "group": case["workload"],
-        "name": f"{case['workload']}[{param}]",
-        "fullname": f"siliconbench::{case['case_id']}",
-        "params": {**case["params"], "dtype": case["dtype"], "mode": case["mode"], "backend": backend},
+        "group": case.workload,
+        "name": f"{case.workload}[{param}]",
+        "fullname": f"siliconbench::{case.case_id}",
+        "params": {**case.params, "dtype": case.dtype, "mode": case.mode, "backend": backend},
         "param": param,
-        "extra_info": {k: case.get(k) for k in ("case_id", "gflops", "gbps", "info") if case.get(k) is not None}
-        | {"timer": timing.get("timer"), "rel_error": (case.get("correctness") or {}).get("rel_error")},
-        "options": {"timer": f"siliconbench:{timing.get('timer', 'wall')}", "warmup": True,
+        "extra_info": {k: v for k, v in extra.items() if v is not None}
+        | {"timer": timing.timer, "rel_error": case.correctness.rel_error if case.correctness else None},
+        "options": {"timer": f"siliconbench:{timing.timer}", "warmup": True,
                     "min_rounds": timing_config.get("min_samples"), "max_time": timing_config.get("budget_s"),
                     "disable_gc": False, "min_time": timing_config.get("block_s")},
-        "stats": _stats(timing["samples"], timing.get("calls_per_sample", 1)),
+        "stats": _stats(timing.samples, timing.calls_per_sample),
     }
 
 
-def machine_info(run: dict[str, Any]) -> dict[str, Any]:
-    env = run.get("environment") or {}
-    machine, os_info, python = env.get("machine") or {}, env.get("os") or {}, env.get("python") or {}
+def machine_info(run: Run) -> dict[str, Any]:
+    env = run.environment
+    machine, os_info, python = env.machine, env.os, env.python
     return {
-        "node": env.get("hostname"), "processor": machine.get("chip"), "machine": machine.get("arch"),
+        "node": env.hostname, "processor": machine.get("chip"), "machine": machine.get("arch"),
         "python_implementation": python.get("implementation"), "python_version": python.get("version"),
         "python_compiler": "", "python_build": [], "release": os_info.get("release"), "system": os_info.get("system"),
         "cpu": {"brand_raw": machine.get("chip"), "count": machine.get("logical_cores"), "arch": machine.get("arch")},
-        "siliconbench_machine_id": env.get("machine_id"),
+        "siliconbench_machine_id": env.machine_id,
     }
 
 
-def to_pytest_benchmark(run: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def to_pytest_benchmark(run: Run) -> tuple[dict[str, Any], list[CaseRecord]]:
     """(pytest-benchmark document, cases left out because they have no timing)."""
     import pytest_benchmark
 
-    git = (run.get("environment") or {}).get("git") or {}
-    ok = [c for c in run["cases"] if c["status"] == "ok"]
+    git = run.environment.git
+    ok = [c for c in run.cases if c.ok]
     document = {
         "machine_info": machine_info(run),
         "commit_info": {"id": git.get("commit") or "unversioned", "dirty": bool(git.get("dirty")), "project": "siliconbench",
                         "branch": None, "time": None, "author_time": None},
-        "benchmarks": [benchmark_entry(c, run.get("timing_config") or {}) for c in ok],
-        "datetime": run["started_at"],
+        "benchmarks": [benchmark_entry(c, run.timing_config) for c in ok],
+        "datetime": run.started_at,
         "version": pytest_benchmark.__version__,
     }
-    return document, [c for c in run["cases"] if c["status"] != "ok"]
+    return document, [c for c in run.cases if not c.ok]

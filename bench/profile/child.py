@@ -1,7 +1,7 @@
 """One profiled case in its own process: ``python -m bench.profile.child REQUEST.json``.
 
 Each profiled framework runs in a fresh process: profilers are process-wide singletons (CUPTI
-accepts one subscriber, reference §0), the MPS profiler prints its tables only at process exit,
+accepts one subscriber: JAX's trace fails with CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED after torch.profiler in the same process, seen on an H100), the MPS profiler prints its tables only at process exit,
 and ``xctrace record --launch`` needs a command to launch. Request and reply are files, so the
 child needs no pipes (it may run under xctrace). Request (JSON)::
 
@@ -16,6 +16,7 @@ against the reference once, then hand the call to the framework's profiler modul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -26,54 +27,34 @@ from typing import Any
 from bench.profile.region import ProfileContext, RegionPlan, counted
 from bench.profile.summary import ProfileSummary, unavailable
 
-TOOLS = {"torch": "torch.profiler", "jax": "jax.profiler", "tensorflow": "tf.profiler.experimental", "mlx": "mlx.core.metal capture"}
-
-
-def profiler_module(framework: str, device: str):
-    """The module whose ``profile(adapter, fn, ctx)`` profiles this backend."""
-    if framework == "torch":
-        from bench.profile import mps, torch_profile
-
-        return mps if device == "mps" else torch_profile
-    if framework == "jax":
-        from bench.profile import jax_profile
-
-        return jax_profile
-    if framework == "tensorflow":
-        from bench.profile import tf_profile
-
-        return tf_profile
-    from bench.profile import mlx_profile
-
-    return mlx_profile
-
 
 def profile_case(adapter, case, ctx: ProfileContext) -> ProfileSummary:
-    from bench.runner.execute import _to_numpy, prepare, reference
+    from bench.profile.launch import profiler
+    from bench.runner.execute import check, prepare
 
-    spec, _impl, params, inputs, built = prepare(adapter, case)
-    fn, ctx.calls_made = counted(built.fn)
-    out = fn()
-    adapter.synchronize(out)
-    rel = spec.relative_error(_to_numpy(adapter, built, out), reference(spec, case, params, inputs, built))
-    tol = spec.tolerance(case.dtype, adapter.allow_tf32)
-    module = profiler_module(adapter.framework, adapter.device)
-    if not rel <= tol:
-        return unavailable(module.TOOL, adapter.device, f"output mismatch: relative error {rel:.3g} exceeds {tol:.3g}; not profiled", status="error")
-    del out
+    prepared = prepare(adapter, case)
+    module = profiler(adapter.framework, adapter.device)
+    fn, ctx.calls_made = counted(prepared.built.fn)
+    correctness, _ = check(adapter, prepared.spec, dataclasses.replace(prepared.built, fn=fn), prepared.reference(),
+                           prepared.tolerance(adapter))
+    if not correctness.passed:
+        return unavailable(module.TOOL, adapter.device, f"output mismatch: relative error {correctness.rel_error:.3g} exceeds "
+                           f"{correctness.tolerance:.3g}; not profiled", status="error")
     summary = module.profile(adapter, fn, ctx)
-    summary.extra.update(correctness={"rel_error": rel, "tolerance": tol}, info=built.info)
+    summary.extra.update(correctness={"rel_error": correctness.rel_error, "tolerance": correctness.tolerance}, info=prepared.built.info)
     return summary
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
     from bench.backends import Unsupported
-    from bench.runner.worker import _hello
+    from bench.profile.launch import profiler
+    from bench.runner.worker import start_backend
     from bench.workloads.base import Case
 
     framework, device = request["framework"], request["device"]
-    hello, adapter = _hello({"op": "hello", "framework": framework, "device": device, "allow_tf32": request.get("allow_tf32", False)})
-    tool = TOOLS[framework]
+    hello, adapter = start_backend({"op": "hello", "framework": framework, "device": device, "adapter": request.get("adapter"),
+                                    "allow_tf32": request.get("allow_tf32", False)})
+    tool = profiler(framework, adapter.device if adapter is not None else device).TOOL
     if adapter is None:
         return {"hello": hello, "summary": unavailable(tool, device, hello.get("reason", "backend unavailable")).to_dict()}
     artifact_dir = Path(request["artifact_dir"])

@@ -16,8 +16,8 @@ On a CPU case nothing can fall back: every rule returns nothing when the case de
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 TF_HOST_ONLY_OPS = frozenset({"PyFunc", "PyFuncStateless"})
 

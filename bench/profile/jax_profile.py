@@ -1,7 +1,7 @@
 """jax: ``jax.profiler.trace`` around the region; the trace events (``*.trace.json.gz``) summarised.
 
 Source: jax-ml/jax ``jax/_src/profiler.py`` (``trace(log_dir, create_perfetto_link=False,
-create_perfetto_trace=False, profiler_options=None)``); reference ``frameworks-profilers.md`` §4.1.
+create_perfetto_trace=False, profiler_options=None)``).
 Output: ``log_dir/plugins/profile/<timestamp>/<host>.trace.json.gz`` (+ ``.xplane.pb``).
 
 What the events look like (verified on jax 0.10.2 CPU; CUDA per the reference, verified on H100):
@@ -21,10 +21,23 @@ import re
 from bench.profile.fallback import is_host_callback
 from bench.profile.region import ProfileContext, annotated_region, prepare
 from bench.profile.summary import ProfileSummary
-from bench.profile.trace_events import CUPTI_COPIES, TraceEvent, add_cupti_copies, complete_events, load_chrome_trace, newest_output, region_events, self_times
+from bench.profile.trace_events import (
+    CUPTI_COPIES,
+    TraceEvent,
+    add_cupti_copies,
+    complete_events,
+    load_chrome_trace,
+    newest_output,
+    region_events,
+    self_times,
+)
 
 TOOL = "jax.profiler"
 TRACE_DIR = "jax_trace"
+
+
+def child_environment(options: object) -> dict[str, str]:
+    return {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}  # do not grab 75 % of the GPU next to other processes
 
 
 def profile(adapter, fn, ctx: ProfileContext) -> ProfileSummary:

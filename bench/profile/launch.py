@@ -9,6 +9,7 @@ parent parses them once the process has ended. With ``--xctrace`` the child is l
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -16,15 +17,15 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from bench.backends import BackendName
-from bench.profile import mps, mlx_profile, xctrace
-from bench.profile.child import TOOLS
+from bench.backends import BackendName, adapter_class, adapter_reference
+from bench.profile import mps, none_profile, xctrace
 from bench.profile.region import relative_path
 from bench.profile.summary import ProfileSummary, unavailable
 from bench.runner.orchestrator import worker_env
-from bench.runner.process import PROJECT_ROOT, _describe_exit
+from bench.runner.process import PROJECT_ROOT, describe_exit
 from bench.workloads.base import Case
 
 SUMMARY_NAME = "summary.json"
@@ -49,16 +50,17 @@ class ProfileOptions:
         return {"mps_mode": self.mps_mode, "mps_wait": self.mps_wait, "metal_capture": self.metal_capture}
 
 
+def profiler(framework: str, device: str) -> ModuleType:
+    """The profiler module the backend's adapter names for ``device`` (``none_profile`` when it names none)."""
+    name = adapter_class(framework).profiler_module(device)
+    return importlib.import_module(name) if name else none_profile
+
+
 def profiler_environment(backend: BackendName, options: ProfileOptions) -> dict[str, str]:
-    """Variables the profilers read once at start-up; set in the child's environment."""
-    env: dict[str, str] = {}
-    if backend.framework == "torch" and backend.device in ("mps", "gpu") and platform.system() == "Darwin":
-        env.update(mps.environment(metal_capture=options.metal_capture))
-    if backend.framework == "mlx" and platform.system() == "Darwin":
-        env.update(mlx_profile.environment())
-    if backend.framework == "jax":
-        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # do not grab 75 % of the GPU next to other processes
-    return env
+    """Variables the profiler reads once at start-up (its ``child_environment``); set in the child's environment."""
+    module = profiler(backend.framework, backend.device)
+    child_environment = getattr(module, "child_environment", None)
+    return child_environment(options) if child_environment else {}
 
 
 def case_slug(case: Case, backend: str) -> str:
@@ -74,7 +76,8 @@ def profile_case(backend: BackendName, case: Case, artifact_dir: Path, artifact_
     stderr_path = artifact_dir / STDERR_NAME
     request_path, reply_path = artifact_dir / "request.json", artifact_dir / "reply.json"
     reply_path.unlink(missing_ok=True)
-    request = {"framework": backend.framework, "device": backend.device, "allow_tf32": allow_tf32, "case": case.to_dict(),
+    request = {"framework": backend.framework, "adapter": adapter_reference(backend.framework), "device": backend.device,
+               "allow_tf32": allow_tf32, "case": case.to_dict(),
                "artifact_dir": str(artifact_dir.resolve()), "artifact_root": str(artifact_root.resolve()),
                "reply_path": str(reply_path.resolve()), "stderr_path": str(stderr_path.resolve()),
                "plan": options.plan(), "options": options.child_options()}
@@ -84,18 +87,19 @@ def profile_case(backend: BackendName, case: Case, artifact_dir: Path, artifact_
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     command = [python or sys.executable, "-m", "bench.profile.child", str(request_path.resolve())]
     trace_path = artifact_dir / "mps.trace"
-    use_xctrace = options.xctrace and backend.framework == "torch" and platform.system() == "Darwin"
+    module = profiler(backend.framework, backend.device)
+    use_xctrace = options.xctrace and getattr(module, "XCTRACE", False) and platform.system() == "Darwin"
     if use_xctrace:
         command = xctrace.record_command(trace_path, command, child_env)
 
-    summary = _run_child(command, env, artifact_dir, reply_path, stderr_path, options.timeout_s, TOOLS[backend.framework], backend.device)
+    summary = _run_child(command, env, artifact_dir, reply_path, stderr_path, options.timeout_s, module.TOOL, backend.device)
     stderr_text = stderr_path.read_text(encoding="utf-8", errors="replace") if stderr_path.exists() else ""
     if summary.status == "ok" and summary.tool == mps.TOOL:
         log = mps.parse_log(stderr_text)
         summary.extra["mps_log_tables"] = sorted(log.tables)
         mps.apply_log(summary, log)
     if options.xctrace and not use_xctrace:
-        summary.notes.append("--xctrace applies to torch on macOS (Instruments' xctrace); not recorded here")
+        summary.notes.append("--xctrace applies to torch:mps on macOS (Instruments' xctrace); not recorded here")
     elif use_xctrace:
         _add_signposts(summary, trace_path, artifact_dir, artifact_root)
     if summary.status == "ok" and summary.tool == mps.TOOL and not summary.ops:
@@ -122,7 +126,7 @@ def _run_child(command: list[str], env: dict[str, str], cwd: Path, reply_path: P
         (cwd / "stdout.log").unlink()
     if not reply_path.exists():
         tail = " | ".join(stderr_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:])
-        return unavailable(tool, device, f"profiling child {_describe_exit(proc.returncode)} without a reply; last stderr: {tail}", status="crashed")
+        return unavailable(tool, device, f"profiling child {describe_exit(proc.returncode)} without a reply; last stderr: {tail}", status="crashed")
     reply = json.loads(reply_path.read_text(encoding="utf-8"))
     summary = ProfileSummary.from_dict(reply["summary"])
     resolved = ((reply.get("hello") or {}).get("device") or {}).get("backend")

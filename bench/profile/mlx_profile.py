@@ -1,6 +1,6 @@
 """mlx: Metal GPU capture (``.gputrace``) on macOS; unavailable elsewhere, with the reason.
 
-MLX has no profiler of its own and emits no per-op signposts (reference §3.1). Sources
+MLX has no profiler of its own and emits no per-op signposts. Sources
 (ml-explore/mlx): ``python/src/metal.cpp`` — ``mx.metal.start_capture(path)`` /
 ``mx.metal.stop_capture()``; ``docs/src/dev/metal_debugger.rst`` — needs ``MTL_CAPTURE_ENABLED=1``
 when the program starts, the path should end in ``.gputrace`` and must not exist;
@@ -24,6 +24,10 @@ CAPTURE_CALLS = 1  # a capture records every Metal command: keep it to one call
 
 def environment() -> dict[str, str]:
     return {"MTL_CAPTURE_ENABLED": "1"}
+
+
+def child_environment(options: object) -> dict[str, str]:
+    return environment() if platform.system() == "Darwin" else {}
 
 
 def unavailable_reason(adapter) -> str | None:

@@ -24,13 +24,17 @@ The tables accumulate over the whole process, so the summary divides by every ca
 from __future__ import annotations
 
 import os
+import platform
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.profile.region import ProfileContext, prepare, timed_calls
 from bench.profile.summary import DEVICE_TO_DEVICE, DEVICE_TO_HOST, HOST_TO_DEVICE, ProfileSummary
 
 TOOL = "torch.mps.profiler + PYTORCH_MPS_LOG_PROFILE_INFO"
+XCTRACE = True  # its signposts can be recorded with Instruments' xctrace (bench/profile/xctrace.py)
+PROFILES_UNSUPPORTED = True  # a case without an MPS kernel is profiled with the CPU fallback on, to show it
 LOG_ALL_STATS = 1 << 3  # MPSProfiler.h LogOptions::ALL_STATS
 # Lets the profiling child run with PyTorch's CPU fallback on (the torch adapter refuses it for benchmarks).
 ALLOW_FALLBACK_ENV = "SILICONBENCH_PROFILE_MPS_FALLBACK"
@@ -48,6 +52,11 @@ def environment(metal_capture: bool = False) -> dict[str, str]:
     if metal_capture:
         env["MTL_CAPTURE_ENABLED"] = "1"  # Apple's switch, read when Metal starts (PR #144561)
     return env
+
+
+def child_environment(options: Any) -> dict[str, str]:
+    """``environment`` on macOS (``options.metal_capture``); nothing elsewhere, where MPS cannot run."""
+    return environment(metal_capture=options.metal_capture) if platform.system() == "Darwin" else {}
 
 
 def profile(adapter, fn, ctx: ProfileContext) -> ProfileSummary:
@@ -109,7 +118,7 @@ _KEY_SEPARATOR = re.compile(r"(?<!:):(?!:)")
 
 def parse_size(text: str) -> int:
     number, unit = text.split()
-    return int(round(float(number) * _UNITS[unit]))
+    return round(float(number) * _UNITS[unit])
 
 
 def op_name(key: str) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any, ContextManager
 
 from bench.backends.base import Adapter
-
 
 # Name of the annotation around the profiled calls (trace-based profilers keep only events inside it).
 REGION_MARK = "siliconbench::region"

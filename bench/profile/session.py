@@ -14,35 +14,37 @@ profiled case.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.backends import parse_backend
-from bench.profile.launch import ProfileOptions, case_slug, profile_case
+from bench.profile.launch import ProfileOptions, case_slug, profile_case, profiler
 from bench.profile.summary import ProfileSummary
+from bench.results.records import CaseRecord
 from bench.results.store import write_json_atomic
 from bench.runner.orchestrator import RunOptions
 from bench.runner.run import RunOutcome
 from bench.workloads.base import Case
 
 
-def eligible(record: dict[str, Any]) -> bool:
+def eligible(record: CaseRecord) -> bool:
     """Profile cases whose output passed the correctness check and was timed (a failed sync canary
-    does not stop a profile); on torch:mps also cases the benchmark found unsupported, which the
-    profile runs with PyTorch's CPU fallback on (the fallback story: a missing kernel, made visible)."""
-    backend = record.get("backend") or {}
-    if (record.get("correctness") or {}).get("passed") and record.get("timing"):
+    does not stop a profile); also unsupported cases where the backend's profiler runs them another way
+    (torch:mps with PyTorch's CPU fallback on: the fallback story, a missing kernel made visible)."""
+    if record.correctness is not None and record.correctness.passed and record.timing is not None:
         return True
-    return backend.get("framework") == "torch" and backend.get("device") == "mps" and record.get("status") == "unsupported"
+    module = profiler(parse_backend(record.backend.name).framework, record.backend.device)
+    return record.status == "unsupported" and bool(getattr(module, "PROFILES_UNSUPPORTED", False))
 
 
-def profile_record(record: dict[str, Any], root: Path, run_id: str, run_options: RunOptions, options: ProfileOptions) -> ProfileSummary:
-    backend = parse_backend(record["backend"]["name"])
-    case = Case.from_dict(record)
+def profile_record(record: CaseRecord, root: Path, run_id: str, run_options: RunOptions, options: ProfileOptions) -> ProfileSummary:
+    backend = parse_backend(record.backend.name)
+    case = Case.make(record.workload, record.params, record.dtype, record.mode)
     artifact_dir = root / f"{run_id}.profile" / case_slug(case, backend.name)
     summary = profile_case(backend, case, artifact_dir, root, options, run_options.pythons.get(backend.framework),
                            run_options.allow_tf32)
-    median = (record.get("timing") or {}).get("median")
+    median = record.median
     if median and summary.coverage is not None:
         # The benchmark's median, outside the profiler: how much the profiler itself slowed the case.
         summary.extra["benchmark_median_s"] = median
@@ -62,7 +64,7 @@ def record_key(summary: ProfileSummary) -> dict[str, Any]:
 
 
 def profile_run(outcome: RunOutcome, run_options: RunOptions, options: ProfileOptions,
-                on_case: Callable[[dict[str, Any], ProfileSummary], None] | None = None) -> dict[str, ProfileSummary]:
+                on_case: Callable[[CaseRecord, ProfileSummary], None] | None = None) -> dict[str, ProfileSummary]:
     """Profile every eligible case of ``outcome`` (one child process each); attach the keys to the run file."""
     root = Path(outcome.path).parent
     summaries: dict[str, ProfileSummary] = {}
@@ -70,8 +72,8 @@ def profile_run(outcome: RunOutcome, run_options: RunOptions, options: ProfileOp
         if not eligible(record):
             continue
         summary = profile_record(record, root, outcome.run_id, run_options, options)
-        summaries[record["case_id"]] = summary
-        record["profile"] = record_key(summary)
+        summaries[record.case_id] = summary
+        record.profile = record_key(summary)
         if on_case:
             on_case(record, summary)
     if summaries:

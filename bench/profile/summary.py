@@ -19,9 +19,10 @@ device timeline and are listed but not counted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 # Direction names for copies.
 HOST_TO_DEVICE = "host_to_device"
@@ -153,7 +154,7 @@ class ProfileSummary:
         return full
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ProfileSummary":
+    def from_dict(cls, data: dict[str, Any]) -> ProfileSummary:
         summary = cls(tool=data["tool"], device=data["device"], status=data.get("status", "ok"),
                       reason=data.get("reason"), calls=data.get("calls", 0), case_time_s=data.get("case_time_s"),
                       artifacts=list(data.get("artifacts", [])), notes=list(data.get("notes", [])),

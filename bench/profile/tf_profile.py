@@ -2,7 +2,7 @@
 
 Sources: tensorflow ``tensorflow/python/profiler/profiler_v2.py`` (``start(logdir, options)``,
 ``stop()``, ``ProfilerOptions(host_tracer_level, python_tracer_level, device_tracer_level)``);
-TF 2.21 writes only ``logdir/plugins/profile/<ts>/<host>.xplane.pb`` (reference §5.1), an
+TF 2.21 writes only ``logdir/plugins/profile/<ts>/<host>.xplane.pb`` (seen with TF 2.21), an
 ``XSpace`` protobuf (``tsl/profiler/protobuf/xplane.proto``, shipped as
 ``tensorflow.tsl.profiler.protobuf.xplane_pb2``). The xplane is kept as the artifact (open it in
 TensorBoard/xprof); the summary keeps what it exposes:

@@ -4,15 +4,16 @@ Op times are the key averages' *self* times (``self_cpu_time_total`` for CPU ops
 ``self_device_time_total`` for CUDA kernel rows), so nested ops are not counted twice. The
 Chrome trace (``export_chrome_trace``; a ``.gz`` name is gzipped) is kept as the artifact and read
 back for copies: Kineto writes memcpy events named ``Memcpy DtoH (Device -> Pageable)`` with
-``args.bytes`` (pytorch/kineto ``libkineto/src/output_json.cpp``). Signatures: reference
-``frameworks-profilers.md`` section 6 (``torch/profiler/profiler.py``).
+``args.bytes`` (pytorch/kineto ``libkineto/src/output_json.cpp``). Signatures: pytorch
+``torch/profiler/profiler.py``.
 torch:mps is profiled by ``bench.profile.mps`` (torch.profiler records no MPS activity, #99037).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from bench.profile.fallback import Step, host_window_ops
 from bench.profile.region import ProfileContext, prepare, timed_calls

@@ -6,12 +6,12 @@ Unverified on hardware until run on a Mac (docs/apple-silicon.md). Sources:
   (``--launch`` must come last); ``export --input --toc | --xpath``.
 - The Metal System Trace template filters its os-signpost tables to Apple subsystems, so
   ``--instrument os_signpost`` is added to record PyTorch's ``PyTorchMPS`` signposts
-  (reference ``frameworks-profilers.md`` §2.1).
-- Export XML (§2.4): ``<trace-query-result>`` → ``<node>`` → ``<schema name=…>`` with ``<col>``
+  (pytorch ``aten/src/ATen/mps/MPSProfiler.mm`` logs under subsystem ``PyTorchMPS``).
+- Export XML (as written by xctrace 16-27): ``<trace-query-result>`` → ``<node>`` → ``<schema name=…>`` with ``<col>``
   (``<mnemonic>``) → ``<row>`` whose children are positional cells; values are interned
   (first ``<tag id="N" fmt="…">raw</tag>``, later ``<tag ref="N"/>``, ids global to the document);
   ``<sentinel/>`` is an empty cell; times are integer ns; a second node may come without a schema.
-- Signpost interval table ``os-signpost-interval`` (18 columns, §2.3: ``start``, ``duration``, …,
+- Signpost interval table ``os-signpost-interval`` (18 columns: ``start``, ``duration``, …,
   ``name``, ``subsystem``, ``start-message``); one Xcode 27 export named it ``OSSignpostIntervals``,
   so the schema is picked from the TOC.
 - PyTorch's signposts (``aten/src/ATen/mps/MPSProfiler.mm``): subsystem ``PyTorchMPS``; names
@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from bench.profile.mps import op_name, parse_size
 from bench.profile.summary import DEVICE_TO_DEVICE, DEVICE_TO_HOST, HOST_TO_DEVICE, ProfileSummary
@@ -51,7 +52,7 @@ def record_command(output: Path, launch: list[str], env: dict[str, str], time_li
         cmd += ["--time-limit", f"{int(time_limit_s)}s"]
     for key, value in sorted(env.items()):
         cmd += ["--env", f"{key}={value}"]
-    return cmd + ["--launch", "--", *launch]
+    return [*cmd, "--launch", "--", *launch]
 
 
 def toc_command(trace: Path) -> list[str]:

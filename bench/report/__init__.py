@@ -8,8 +8,8 @@ writes the page, shrinking what is drawn until it fits ``Limits.max_bytes`` (10 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from bench.report.data import load
 from bench.report.limits import Limits
@@ -25,7 +25,7 @@ def build_report(paths: Iterable[str | Path], out: str | Path, limits: Limits = 
     paths = [Path(p) for p in paths]
     data = load(paths)
     sources = [str(p) for p in paths]
-    title = title or ", ".join(sorted({str((r.get("suite") or {}).get("name") or "?") for r in data.runs}))
+    title = title or ", ".join(sorted({str(r.suite.name or "?") for r in data.runs}))
     for _ in range(SHRINK_TRIES):
         html = render(data, limits, title, sources)
         size = len(html.encode("utf-8"))

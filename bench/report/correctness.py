@@ -1,6 +1,6 @@
 """Correctness: every checked case's relative error against its tolerance; mismatches first.
 
-Rows come from ``correctness.rel_error`` / ``tolerance`` (DESIGN.md rule 2). A mismatch is never
+Rows come from ``correctness.rel_error`` / ``tolerance`` (docs/design.md, rule 2). A mismatch is never
 timed and never appears in a speed chart; here it is listed at the top and styled red.
 """
 

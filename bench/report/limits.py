@@ -17,7 +17,7 @@ class Limits:
     table_rows: int = 3000  # rows any one table holds at most (the run files keep everything)
     max_bytes: int = MAX_BYTES
 
-    def shrink(self) -> "Limits":
+    def shrink(self) -> Limits:
         """Half of everything drawn: the next try when a page came out over ``max_bytes``."""
         return replace(self, samples_per_case=self.samples_per_case // 2, samples_total=self.samples_total // 2,
                        rows_per_chart=max(5, self.rows_per_chart // 2), lines_per_trend=max(3, self.lines_per_trend // 2),

@@ -47,7 +47,7 @@ def render(data: ReportData, limits: Limits, title: str, sources: list[str]) -> 
     speed = speedup.build(data, limits)
     context = {
         "title": title,
-        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "sources": sources,
         "limits": limits,
         "summary": summary.build(data, limits, speed["headline"]),

@@ -1,7 +1,7 @@
 """Speedup over CPU (each framework's accelerator vs the same framework's CPU, same case, same machine)
 and the cross-framework comparison on one device (time relative to the fastest framework per case).
 
-Only ``ok`` cases count: a mismatch has no speed (DESIGN.md rule 2).
+Only ``ok`` cases count: a mismatch has no speed (docs/design.md, rule 2).
 """
 
 from __future__ import annotations

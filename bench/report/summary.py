@@ -11,11 +11,8 @@ import pandas as pd
 from bench.report import format as fmt
 from bench.report.data import ReportData
 from bench.report.limits import Limits
+from bench.results.records import Run
 from bench.results.schema import STATUSES
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _cores(machine: dict[str, Any]) -> str:
@@ -25,22 +22,20 @@ def _cores(machine: dict[str, Any]) -> str:
     return ", ".join(map(str, parts)) or "—"
 
 
-def environment(run: dict[str, Any]) -> dict[str, Any]:
+def environment(run: Run) -> dict[str, Any]:
     """The facts a reader needs about one run, as strings (escaped by the template)."""
-    env = _dict(run.get("environment"))
-    machine, os_info, python, git = (_dict(env.get(k)) for k in ("machine", "os", "python", "git"))
-    policy, power = _dict(env.get("precision_policy")), _dict(env.get("power"))
+    env = run.environment
+    machine, os_info, python, git = env.machine, env.os, env.python, env.git
+    policy, power = env.precision_policy, env.power
     versions = []
-    for backend, hello in sorted(_dict(env.get("frameworks")).items()):
-        hello = _dict(hello)
-        device = _dict(hello.get("device")).get("device_name")
-        text = ", ".join(f"{k} {v}" for k, v in _dict(hello.get("versions")).items()) or hello.get("reason") or "unavailable"
-        versions.append({"backend": str(backend), "versions": str(text), "device": str(device or "")})
+    for backend, hello in sorted(env.frameworks.items()):
+        text = hello.versions_text() or hello.reason or "unavailable"
+        versions.append({"backend": str(backend), "versions": str(text), "device": str(hello.device.get("device_name") or "")})
     commit = str(git.get("commit") or "—")[:12] + (" (dirty)" if git.get("dirty") else "")
     return {
-        "run_id": str(run.get("run_id")), "suite": str(_dict(run.get("suite")).get("name") or "—"),
-        "started_at": str(run.get("started_at")), "status": str(run.get("status") or "—"), "path": str(run.get("_path")),
-        "machine_id": str(env.get("machine_id") or "unknown"), "hostname": str(env.get("hostname") or "—"),
+        "run_id": run.run_id, "suite": str(run.suite.name or "—"),
+        "started_at": run.started_at, "status": run.status or "—", "path": str(run.path),
+        "machine_id": str(env.machine_id or "unknown"), "hostname": str(env.hostname or "—"),
         "chip": str(machine.get("chip") or "—"), "model": str(machine.get("model") or ""), "cores": _cores(machine),
         "memory": fmt.gigabytes(machine.get("memory_bytes")), "nvidia_gpus": [str(g) for g in machine.get("nvidia_gpus") or []],
         "os": str(os_info.get("platform") or os_info.get("system") or "—") + (f" (macOS {os_info['mac_ver']})" if os_info.get("mac_ver") else ""),
@@ -61,7 +56,7 @@ def status_counts(current: pd.DataFrame) -> dict[str, Any]:
 
 
 def build(data: ReportData, limits: Limits, headline: list[dict[str, Any]]) -> dict[str, Any]:
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, Run] = {}
     for run in data.runs:  # oldest first: the last one per machine wins
         latest[environment(run)["machine_id"]] = run
     older = [environment(r) for r in data.runs if all(r is not v for v in latest.values())]

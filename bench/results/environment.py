@@ -18,9 +18,15 @@ from typing import Any
 
 from bench.backends.host import cpu_model_name, logical_cores, sysctl
 
-RELEVANT_ENV = re.compile(
-    r"^(PYTORCH_|TORCH|CUDA_|CUBLAS|CUDNN|NVIDIA_|JAX_|XLA_|TF_(?!CLI_)|MLX_|METAL_|MTL_|OMP_|MKL_|OPENBLAS_|KMP_|ENABLE_PJRT)"
-)
+# Thread-pool variables every framework's CPU kernels read; each adapter adds its framework's own prefixes.
+COMMON_ENV_PREFIXES = ("OMP_", "MKL_", "OPENBLAS_", "KMP_", "SILICONBENCH_")
+
+
+def relevant_env() -> re.Pattern[str]:
+    from bench.backends import adapter_classes
+
+    prefixes = dict.fromkeys([*COMMON_ENV_PREFIXES, *(p for cls in adapter_classes().values() for p in cls.env_prefixes)])
+    return re.compile("^(" + "|".join(prefixes) + ")")
 
 
 def _run(cmd: list[str], timeout: float = 5) -> str | None:
@@ -110,6 +116,7 @@ def machine_id(info: dict[str, Any]) -> str:
 
 def capture(precision_policy: dict[str, Any]) -> dict[str, Any]:
     info = machine()
+    pattern = relevant_env()
     return {
         "machine_id": machine_id(info),
         "hostname": socket.gethostname(),
@@ -120,6 +127,6 @@ def capture(precision_policy: dict[str, Any]) -> dict[str, Any]:
         "git": git_info(),
         "precision_policy": precision_policy,
         "power": power_and_thermal(),
-        "env_vars": {k: v for k, v in sorted(os.environ.items()) if RELEVANT_ENV.match(k)},
+        "env_vars": {k: v for k, v in sorted(os.environ.items()) if pattern.match(k)},
         "frameworks": {},
     }

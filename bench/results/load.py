@@ -1,16 +1,69 @@
-"""Read run files (final ``.json`` or unfinished ``.partial.jsonl``) and flatten them for pandas."""
+"""Read run files (final ``.json`` or unfinished ``.partial.jsonl``) into typed ``Run`` records, and flatten
+them for pandas. Anything malformed is a ``ResultsError`` naming the file, the field and the problem."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from bench.results.schema import CASE_REQUIRED, RUN_REQUIRED, SCHEMA_VERSION, STATUSES
+from pydantic import ValidationError
+
+from bench.results.migrate import MigrationError, migrate
+from bench.results.records import BackendRef, CaseRecord, Run
 
 
 class ResultsError(ValueError):
     """A results file that cannot be read; the message names the file, the field and the problem."""
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('cases', 3, 'timing', 'samples') -> ``cases[3].timing.samples``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_EXPECTED = {"list": "a list", "dict": "an object", "model": "an object", "float": "a number", "int": "an integer",
+             "string": "a string", "bool": "true or false"}
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error in the words of this project's other messages."""
+    kind, value = error["type"], error.get("input")
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    if kind == "missing":
+        return "missing"
+    if kind == "literal_error":
+        return f"{shown} is not one of {error.get('ctx', {}).get('expected', '')}"
+    family = kind.split("_")[0]
+    if family in _EXPECTED and kind.endswith(("_type", "_parsing", "_from_float", "attributes_type")):
+        return f"expected {_EXPECTED[family]}, got {shown}"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{error['msg']} (got {shown})"
+
+
+def _first_error(exc: ValidationError, where: str) -> ResultsError:
+    error = exc.errors(include_url=False)[0]
+    return ResultsError(f"{where}: field '{field_path(error['loc'])}': {_problem(error)}")
+
+
+def parse_run(doc: Any, where: str) -> Run:
+    """A run document (a dict from JSON) migrated to the current schema and validated."""
+    if not isinstance(doc, dict):
+        raise ResultsError(f"{where}: expected a JSON object at the top level, got {type(doc).__name__}")
+    try:
+        return Run.from_dict(migrate(doc))
+    except MigrationError as exc:
+        raise ResultsError(f"{where}: {exc}") from None
+    except ValidationError as exc:
+        raise _first_error(exc, where) from None
 
 
 def _read_partial(path: Path) -> dict[str, Any]:
@@ -26,6 +79,8 @@ def _read_partial(path: Path) -> dict[str, Any]:
                 if number > 1 and not line.endswith("\n"):
                     break  # the line in flight when the run died
                 raise ResultsError(f"{path}: line {number}: not JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise ResultsError(f"{path}: line {number}: expected a JSON object")
             kind = obj.pop("kind", None)
             if kind == "run":
                 header = obj
@@ -38,45 +93,23 @@ def _read_partial(path: Path) -> dict[str, Any]:
     return {**header, "status": "incomplete", "cases": cases}
 
 
-def read_run(path: str | Path) -> dict[str, Any]:
-    """One run document, validated. Raises ResultsError naming file, field and problem."""
+def read_run(path: str | Path) -> Run:
+    """One run document, migrated and validated. Raises ResultsError naming file, field and problem."""
     path = Path(path)
-    if path.name.endswith(".partial.jsonl"):
-        doc = _read_partial(path)
-    else:
-        try:
+    try:
+        if path.name.endswith(".partial.jsonl"):
+            doc = _read_partial(path)
+        else:
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ResultsError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-        except OSError as exc:
-            raise ResultsError(f"{path}: cannot read: {exc.strerror}") from None
-    validate(doc, str(path))
-    doc["_path"] = str(path)
-    return doc
-
-
-def validate(doc: Any, where: str) -> None:
-    if not isinstance(doc, dict):
-        raise ResultsError(f"{where}: expected a JSON object at the top level")
-    for key in RUN_REQUIRED:
-        if key not in doc:
-            raise ResultsError(f"{where}: field '{key}': missing")
-    if doc["schema_version"] != SCHEMA_VERSION:
-        raise ResultsError(f"{where}: field 'schema_version': {doc['schema_version']!r} is not supported (this version reads {SCHEMA_VERSION})")
-    if not isinstance(doc["cases"], list):
-        raise ResultsError(f"{where}: field 'cases': expected a list")
-    for i, case in enumerate(doc["cases"]):
-        if not isinstance(case, dict):
-            raise ResultsError(f"{where}: field 'cases[{i}]': expected an object")
-        for key in CASE_REQUIRED:
-            if key not in case:
-                raise ResultsError(f"{where}: field 'cases[{i}].{key}': missing")
-        if case["status"] not in STATUSES:
-            raise ResultsError(f"{where}: field 'cases[{i}].status': {case['status']!r} is not one of {', '.join(STATUSES)}")
-        if case["status"] == "ok":
-            timing = case.get("timing")
-            if not isinstance(timing, dict) or not isinstance(timing.get("samples"), list) or not timing["samples"]:
-                raise ResultsError(f"{where}: field 'cases[{i}].timing.samples': an ok case needs a non-empty list of samples")
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    run = parse_run(doc, str(path))
+    run.path = str(path)
+    return run
 
 
 def _in_profile_folder(path: Path, top: Path) -> bool:
@@ -98,73 +131,70 @@ def run_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def read_runs(paths: str | Path | Iterable[str | Path]) -> list[dict[str, Any]]:
+def read_runs(paths: str | Path | Iterable[str | Path]) -> list[Run]:
     if isinstance(paths, str | Path):
         paths = [paths]
     return [read_run(p) for p in run_files(paths)]
 
 
 def params_label(params: dict[str, Any]) -> str:
-    def fmt(v: Any) -> str:
-        return "x".join(map(str, v)) if isinstance(v, list) else str(v)
+    """``m=1,n=2`` with list values as ``2x3``: the case label's parameter part (bench.workloads.base.Case)."""
+    from bench.workloads.base import format_params
 
-    return ",".join(f"{k}={fmt(params[k])}" for k in sorted(params))
+    return format_params(params)
 
 
-def flatten_case(run: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
-    timing = case.get("timing") or {}
-    correctness = case.get("correctness") or {}
-    backend = case.get("backend") or {}
-    memory = case.get("memory") or {}
-    env = run.get("environment") or {}
-    framework = backend.get("framework")
-    versions = ((env.get("frameworks") or {}).get(backend.get("name")) or {}).get("versions") or {}
-    canary = timing.get("sync_canary") or {}
+def flatten_case(run: Run, case: CaseRecord) -> dict[str, Any]:
+    """One row of ``load``'s frame: the case's identity, status, correctness, timing summary and figures."""
+    timing, correctness = case.timing, case.correctness
+    canary = timing.sync_canary if timing else None
+    hello = run.hello(case)
     return {
-        "run_id": run.get("run_id"),
-        "machine_id": env.get("machine_id"),
-        "run_started_at": run.get("started_at"),
-        "suite": (run.get("suite") or {}).get("name"),
-        "case_id": case.get("case_id"),
-        "workload": case.get("workload"),
-        "params": case.get("params"),
-        "params_label": params_label(case.get("params") or {}),
-        "dtype": case.get("dtype"),
-        "mode": case.get("mode"),
-        "backend": backend.get("name"),
-        "framework": framework,
-        "device": backend.get("device"),
-        "device_name": backend.get("device_name"),
-        "framework_version": versions.get(framework) if framework else None,
-        "status": case.get("status"),
-        "reason": case.get("reason"),
-        "rel_error": correctness.get("rel_error"),
-        "tolerance": correctness.get("tolerance"),
-        "timer": timing.get("timer"),
-        "median": timing.get("median"),
-        "q1": timing.get("q1"),
-        "q3": timing.get("q3"),
-        "iqr": timing.get("iqr"),
-        "min": timing.get("min"),
-        "mean": timing.get("mean"),
-        "std": timing.get("std"),
-        "ci95_low": timing.get("ci95_low"),
-        "ci95_high": timing.get("ci95_high"),
-        "n_samples": timing.get("n_samples"),
-        "samples": timing.get("samples"),
-        "first_call_s": timing.get("first_call_s"),
-        "canary_ratio": canary.get("ratio"),
-        "gflops": case.get("gflops"),
-        "gbps": case.get("gbps"),
-        "peak_bytes": memory.get("peak_bytes"),
-        "info": case.get("info"),
-        "metrics": case.get("metrics"),
+        "run_id": run.run_id,
+        "machine_id": run.environment.machine_id,
+        "run_started_at": run.started_at,
+        "suite": run.suite.name,
+        "case_id": case.case_id,
+        "workload": case.workload,
+        "params": case.params,
+        "params_label": params_label(case.params),
+        "dtype": case.dtype,
+        "mode": case.mode,
+        "backend": case.backend.name,
+        "framework": case.backend.framework,
+        "device": case.backend.device,
+        "device_name": case.backend.device_name,
+        "framework_version": hello.versions.get(case.backend.framework) if hello else None,
+        "status": case.status,
+        "reason": case.reason,
+        "flags": list(case.flags),
+        "notes": list(case.notes),
+        "rel_error": correctness.rel_error if correctness else None,
+        "tolerance": correctness.tolerance if correctness else None,
+        **{key: getattr(timing, key) if timing else None
+           for key in ("timer", "median", "q1", "q3", "iqr", "min", "mean", "std", "ci95_low", "ci95_high", "n_samples",
+                       "first_call_s")},
+        "samples": list(timing.samples) if timing else None,
+        "canary_ratio": canary.ratio if canary else None,
+        "flops": case.flops,
+        "bytes": case.bytes_moved,
+        "gflops": case.gflops,
+        "gbps": case.gbps,
+        "peak_bytes": case.memory.peak_bytes if case.memory else None,
+        "info": case.info,
+        "metrics": case.metrics,
+        "profile": case.profile,
     }
+
+
+COLUMNS = tuple(flatten_case(Run(schema_version=0, run_id="", started_at=""), CaseRecord(
+    case_id="", workload="", params={}, dtype="", mode="", status="error",
+    backend=BackendRef(name="", framework="", device=""))).keys())
 
 
 def load(path_or_dir: str | Path | Iterable[str | Path]):
     """Every case of every run under the given files or folders as a pandas DataFrame, one row per case."""
     import pandas as pd
 
-    rows = [flatten_case(run, case) for run in read_runs(path_or_dir) for case in run["cases"]]
-    return pd.DataFrame(rows, columns=list(flatten_case({}, {}).keys()))
+    rows = [flatten_case(run, case) for run in read_runs(path_or_dir) for case in run.cases]
+    return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -16,15 +16,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.results.records import CaseRecord
 from bench.results.schema import SCHEMA_VERSION
 
 
 def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_run_id() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def _json_default(value: Any) -> Any:
@@ -58,13 +59,36 @@ def write_json_atomic(path: Path, document: Any) -> None:
     os.replace(tmp, path)
 
 
+def precision_policy(allow_tf32: bool) -> dict[str, Any]:
+    return {"fp32": "tf32" if allow_tf32 else "ieee", "allow_tf32": allow_tf32}
+
+
+def new_header(suite: dict[str, Any] | None = None, timing_config: dict[str, Any] | None = None, *, allow_tf32: bool = False,
+               options: dict[str, Any] | None = None, backends: list[str] | None = None, environment: dict[str, Any] | None = None,
+               **extra: Any) -> dict[str, Any]:
+    """The header of a run document (every writer of run files builds it here). The environment is
+    captured now unless given; ``extra`` adds fields of the writer's own (``ab_arm``, ``confirms_run``, ...)."""
+    from bench.results.environment import capture
+
+    return {
+        "suite": suite or {},
+        "environment": environment if environment is not None else capture(precision_policy(allow_tf32)),
+        "timing_config": timing_config or {},
+        "options": options or {},
+        "backends_requested": list(backends or []),
+        **extra,
+    }
+
+
 class RunWriter:
+    """Writes one run: the partial JSON-lines file as cases finish, then the final document."""
+
     def __init__(self, out_dir: str | Path, header: dict[str, Any], run_id: str | None = None):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.run_id = run_id or new_run_id()
         self.header = {"schema_version": SCHEMA_VERSION, "run_id": self.run_id, "started_at": now_iso(), "status": "running", **header}
-        self.cases: list[dict[str, Any]] = []
+        self.cases: list[CaseRecord] = []
         self.partial_path = self.out_dir / f"{self.run_id}.partial.jsonl"
         self.final_path = self.out_dir / f"{self.run_id}.json"
         self._file = open(self.partial_path, "w", encoding="utf-8")
@@ -75,16 +99,16 @@ class RunWriter:
         self._file.flush()
         os.fsync(self._file.fileno())
 
-    def append(self, case: dict[str, Any]) -> None:
+    def append(self, case: CaseRecord) -> None:
         self.cases.append(case)
-        self._write_line({"kind": "case", **case})
+        self._write_line({"kind": "case", **case.to_dict()})
 
     def update_header(self, **fields: Any) -> None:
         self.header.update(fields)
         self._write_line({"kind": "run_update", **fields})
 
     def finalize(self, status: str = "complete") -> Path:
-        document = {**self.header, "status": status, "finished_at": now_iso(), "cases": self.cases}
+        document = {**self.header, "status": status, "finished_at": now_iso(), "cases": [c.to_dict() for c in self.cases]}
         write_json_atomic(self.final_path, document)
         self._file.close()
         self.partial_path.unlink(missing_ok=True)

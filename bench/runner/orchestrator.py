@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from bench.backends import BackendName
+from pydantic import ValidationError
+
+from bench.backends import BackendName, adapter_class, adapter_reference
+from bench.results.records import BackendRef, CaseRecord, Status
 from bench.runner.process import WorkerDied, WorkerProcess, WorkerTimeout
 from bench.timing import TimingConfig
 from bench.workloads.base import Case
@@ -30,37 +34,29 @@ class RunOptions:
 
 
 def worker_env(backend: BackendName, allow_tf32: bool) -> dict[str, str]:
-    """Environment a backend's worker needs before its framework is imported."""
-    env = {"TF_CPP_MIN_LOG_LEVEL": "2", "MLX_ENABLE_TF32": "1" if allow_tf32 else "0"}
-    if backend.framework == "jax":
-        platforms = {"cpu": "cpu", "cuda": "cuda"}.get(backend.device)
-        if platforms:
-            env["JAX_PLATFORMS"] = platforms
-    if backend.framework == "tensorflow" and backend.device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""  # a CUDA build of TF must not grab the GPU for a CPU run
-    return env
+    """Environment a backend's worker needs before its framework is imported (the adapter says what)."""
+    return adapter_class(backend.framework).worker_env(backend.device, allow_tf32)
 
 
-def case_id(case: Case, backend: str) -> str:
-    return f"{case.label}@{backend}"
-
-
-def base_record(case: Case, backend: BackendName, hello: dict[str, Any] | None) -> dict[str, Any]:
+def failed_record(case: Case, backend: BackendName, hello: dict[str, Any] | None, status: Status, reason: str) -> CaseRecord:
+    """The record of a case the worker could not measure (backend unavailable, worker crashed or hung)."""
     device = (hello or {}).get("device") or {}
-    return {
-        "case_id": case_id(case, backend.name),
-        **case.to_dict(),
-        "backend": {
-            "name": backend.name,
-            "resolved": device.get("backend", backend.name),
-            "framework": backend.framework,
-            "device": device.get("device", backend.device),
-            "device_name": device.get("device_name"),
-        },
-    }
+    ref = BackendRef(name=backend.name, resolved=device.get("backend", backend.name), framework=backend.framework,
+                     device=device.get("device", backend.device), device_name=device.get("device_name"))
+    return CaseRecord(case_id=case.case_id(backend.name), **case.to_dict(), backend=ref, status=status, reason=reason)
 
 
-Callback = Callable[[dict[str, Any]], None]
+def _from_worker(case: Case, backend: BackendName, hello: dict[str, Any], reply: dict[str, Any]) -> CaseRecord:
+    """The worker's record, validated: a worker under another interpreter may run another version of us."""
+    if reply.get("op") != "result":
+        return failed_record(case, backend, hello, "error", f"worker replied {str(reply)[:300]}")
+    try:
+        return CaseRecord.from_dict(reply["record"])
+    except (KeyError, ValidationError) as exc:
+        return failed_record(case, backend, hello, "error", f"worker sent a malformed record: {str(exc)[:300]}")
+
+
+Callback = Callable[[CaseRecord], None]
 
 
 class Orchestrator:
@@ -76,8 +72,8 @@ class Orchestrator:
             worker = WorkerProcess(python, env)
         except OSError as exc:
             return None, {"available": False, "reason": f"cannot start {python}: {exc}"}
-        hello = {"op": "hello", "framework": backend.framework, "device": backend.device, "allow_tf32": self.options.allow_tf32,
-                 "unsafe_no_sync": self.options.unsafe_no_sync}
+        hello = {"op": "hello", "framework": backend.framework, "adapter": adapter_reference(backend.framework),
+                 "device": backend.device, "allow_tf32": self.options.allow_tf32, "unsafe_no_sync": self.options.unsafe_no_sync}
         try:
             reply = worker.request(hello, self.options.start_timeout_s)
         except WorkerTimeout:
@@ -104,27 +100,21 @@ class Orchestrator:
         self.hellos[backend.name] = {k: v for k, v in hello.items() if k != "op"}
         try:
             for index, case in enumerate(cases):
-                record = base_record(case, backend, hello)
                 if worker is None:
-                    record.update(status="unavailable", reason=hello.get("reason", "backend unavailable"))
-                    on_record(record)
+                    on_record(failed_record(case, backend, hello, "unavailable", hello.get("reason", "backend unavailable")))
                     continue
                 started = time.time()
-                message = {"op": "run", "case_id": record["case_id"], "case": case.to_dict(), "timing": self.timing.to_dict()}
+                message = {"op": "run", "case_id": case.case_id(backend.name), "case": case.to_dict(), "timing": self.timing.to_dict()}
                 try:
-                    reply = worker.request(message, self.options.case_timeout_s)
-                    if reply.get("op") != "result":
-                        record.update(status="error", reason=f"worker replied {reply}")
-                    else:
-                        record.update(reply["record"])
+                    record = _from_worker(case, backend, hello, worker.request(message, self.options.case_timeout_s))
                 except (WorkerTimeout, WorkerDied) as exc:
+                    worker.kill()
                     if isinstance(exc, WorkerTimeout):
-                        worker.kill()
-                        record.update(status="timeout", reason=f"case exceeded the {self.options.case_timeout_s:g} s timeout; worker killed")
+                        record = failed_record(case, backend, hello, "timeout",
+                                               f"case exceeded the {self.options.case_timeout_s:g} s timeout; worker killed")
                     else:
-                        record.update(status="crashed", reason=exc.reason)
-                        worker.kill()
-                    record["elapsed_s"] = time.time() - started
+                        record = failed_record(case, backend, hello, "crashed", exc.reason)
+                    record.elapsed_s = time.time() - started
                     worker = None
                     if index + 1 < len(cases):
                         worker, hello = self._start(backend)  # a fresh worker takes the rest

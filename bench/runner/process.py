@@ -27,7 +27,7 @@ class WorkerTimeout(Exception):
     pass
 
 
-def _describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None) -> str:
     if code is None:
         return "still running"
     if code < 0:
@@ -105,7 +105,7 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             code = None
         tail = " | ".join(line for line in list(self.stderr_tail)[-5:] if line.strip())
-        return f"worker {_describe_exit(code)}" + (f"; last stderr: {tail}" if tail else "")
+        return f"worker {describe_exit(code)}" + (f"; last stderr: {tail}" if tail else "")
 
     def kill(self) -> None:
         if self.proc.poll() is None:

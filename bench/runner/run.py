@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
 from bench.backends import BackendName
-from bench.results.environment import capture
-from bench.results.store import RunWriter
+from bench.results.records import CaseRecord
+from bench.results.store import RunWriter, new_header
 from bench.runner.orchestrator import Orchestrator, RunOptions
 from bench.suite import Suite
 from bench.workloads.base import Case
@@ -19,7 +19,7 @@ class RunOutcome:
     path: Path
     run_id: str
     status: str  # complete | interrupted
-    cases: list[dict[str, Any]]
+    cases: list[CaseRecord]
 
 
 def plan(suite: Suite, backends: list[BackendName] | None, workloads: list[str] | None) -> list[tuple[BackendName, list[Case]]]:
@@ -28,33 +28,25 @@ def plan(suite: Suite, backends: list[BackendName] | None, workloads: list[str] 
     return [(b, cases) for b in chosen if cases]
 
 
-def precision_policy(options: RunOptions) -> dict[str, Any]:
-    return {"fp32": "tf32" if options.allow_tf32 else "ieee", "allow_tf32": options.allow_tf32}
-
-
 def execute(
     suite: Suite,
     out_dir: str | Path,
     options: RunOptions,
     backends: list[BackendName] | None = None,
     workloads: list[str] | None = None,
-    on_record: Callable[[dict[str, Any]], None] | None = None,
+    on_record: Callable[[CaseRecord], None] | None = None,
     on_backend: Callable[[str, int], None] | None = None,
 ) -> RunOutcome:
     """Run every planned case; Ctrl-C finalises the run as ``interrupted`` and keeps finished cases."""
     work = plan(suite, backends, workloads)
-    environment = capture(precision_policy(options))
-    header = {
-        "suite": suite.describe(),
-        "environment": environment,
-        "timing_config": suite.timing.to_dict(),
-        "options": {"case_timeout_s": options.case_timeout_s, "pythons": options.pythons, "unsafe_no_sync": options.unsafe_no_sync},
-        "backends_requested": [b.name for b, _ in work],
-    }
+    header = new_header(suite.describe(), suite.timing.to_dict(), allow_tf32=options.allow_tf32, backends=[b.name for b, _ in work],
+                        options={"case_timeout_s": options.case_timeout_s, "pythons": options.pythons,
+                                 "unsafe_no_sync": options.unsafe_no_sync})
+    environment = header["environment"]
     writer = RunWriter(out_dir, header)
     orchestrator = Orchestrator(options, suite.timing)
 
-    def record(case: dict[str, Any]) -> None:
+    def record(case: CaseRecord) -> None:
         writer.append(case)
         if on_record:
             on_record(case)

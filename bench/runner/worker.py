@@ -51,7 +51,13 @@ def _remove_synchronisation(adapter) -> None:
     adapter.device_timer = lambda: None
 
 
-def _hello(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+def start_backend(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """Start the backend a hello message names: (the hello reply, the adapter or None when unavailable).
+
+    The adapter class comes from ``message["adapter"]`` (``module:Class``, sent by the orchestrator, so a
+    worker under another interpreter needs no entry points) or else from the registry.
+    """
+    from bench import plugins
     from bench.backends import BackendUnavailable, adapter_class
 
     framework, device = message["framework"], message["device"]
@@ -65,7 +71,7 @@ def _hello(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         "pid": os.getpid(),
     }
     try:
-        cls = adapter_class(framework)
+        cls = plugins.load(message["adapter"]) if message.get("adapter") else adapter_class(framework)
         reply["versions"] = cls.version()
         adapter = cls(device, allow_tf32=bool(message.get("allow_tf32", False)))
         reply["precision"] = adapter.apply_precision_policy()
@@ -86,14 +92,18 @@ def _hello(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
 
 def main() -> int:
     stream = _protocol_stream()
-    adapter = None
+    adapter = backend = None
     for line in sys.stdin:
         if not line.strip():
             continue
         message = json.loads(line)
         op = message.get("op")
         if op == "hello":
-            reply, adapter = _hello(message)
+            reply, adapter = start_backend(message)
+            if adapter is not None:
+                from bench.runner.execute import backend_ref
+
+                backend = backend_ref(adapter, reply["device"]["device_name"])
             _send(stream, reply)
         elif op == "run":
             from bench.runner.execute import run_case
@@ -104,8 +114,8 @@ def main() -> int:
                 _send(stream, {"op": "error", "reason": "run before a successful hello"})
                 continue
             case = Case.from_dict(message["case"])
-            record = run_case(adapter, case, TimingConfig.from_dict(message.get("timing", {})))
-            _send(stream, {"op": "result", "case_id": message.get("case_id"), "record": record})
+            record = run_case(adapter, case, TimingConfig.from_dict(message.get("timing", {})), backend)
+            _send(stream, {"op": "result", "case_id": message.get("case_id"), "record": record.to_dict()})
         elif op == "exit":
             break
         else:

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from bench.dtypes import DTYPES
+
+if TYPE_CHECKING:
+    from bench.backends.base import Adapter
 
 MODES = ("eager", "compiled")
 
@@ -38,12 +42,19 @@ class Built:
     # a graph with a rewrite turned off). run_case checks it against the same reference, times it
     # right after the case (a paired measurement), and stores median(baseline) / median(case) in
     # ``metrics[baseline_metric]``; the baseline's own record goes in the case's ``baseline`` field.
-    baseline: "Built | None" = None
+    baseline: Built | None = None
     baseline_metric: str = "speedup_vs_baseline"
     # The inputs as the kernel sees them, when it re-expresses what make_inputs gave (e.g. a
     # quantization zero point rounded to the kernel's dtype); the reference is computed from these.
     # None: the reference uses make_inputs' arrays unchanged.
     reference_inputs: dict[str, Any] | None = None
+
+
+class Build(Protocol):
+    """What each framework module of a workload defines as ``build``."""
+
+    def __call__(self, adapter: Adapter, params: dict[str, Any], dtype: str, mode: str,
+                 inputs: dict[str, np.ndarray]) -> Built: ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class Case:
     mode: str
 
     @classmethod
-    def make(cls, workload: str, params: dict[str, Any], dtype: str, mode: str) -> "Case":
+    def make(cls, workload: str, params: dict[str, Any], dtype: str, mode: str) -> Case:
         return cls(workload, tuple(sorted((k, _freeze(v)) for k, v in params.items())), dtype, mode)
 
     @property
@@ -63,19 +74,18 @@ class Case:
 
     @property
     def label(self) -> str:
-        inner = ",".join(f"{k}={_fmt(v)}" for k, v in self.params)
-        return f"{self.workload}[{inner}]/{self.dtype}/{self.mode}"
+        """``matmul[k=4,m=8,n=4]/fp32/eager``: unique per case within a suite, stable across runs."""
+        return f"{self.workload}[{format_params(self.params_dict)}]/{self.dtype}/{self.mode}"
 
-    @property
-    def seed(self) -> int:
-        """Seed from workload and params only: every backend, dtype and mode sees the same draw."""
-        return input_seed(self.workload, params_key(self.params_dict))
+    def case_id(self, backend: str) -> str:
+        """The case on one backend: ``<label>@torch:cpu``, the key results are matched on."""
+        return f"{self.label}@{backend}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"workload": self.workload, "params": self.params_dict, "dtype": self.dtype, "mode": self.mode}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Case":
+    def from_dict(cls, data: dict[str, Any]) -> Case:
         return cls.make(data["workload"], data["params"], data["dtype"], data["mode"])
 
 
@@ -114,8 +124,12 @@ def _thaw(v: Any) -> Any:
     return [_thaw(x) for x in v] if isinstance(v, tuple) else v
 
 
-def _fmt(v: Any) -> str:
-    return "x".join(str(x) for x in v) if isinstance(v, tuple) else str(v)
+def format_params(params: dict[str, Any]) -> str:
+    """``k=4,m=8,n=4`` (sorted keys; list values as ``1x4x256``): the parameter part of a case label."""
+    def fmt(v: Any) -> str:
+        return "x".join(str(x) for x in v) if isinstance(v, list | tuple) else str(v)
+
+    return ",".join(f"{k}={fmt(params[k])}" for k in sorted(params))
 
 
 class Workload:
@@ -162,6 +176,11 @@ class Workload:
         Workloads whose variants compute the same result (sdpa's fused/naive) drop the variant here.
         """
         return params_key(params)
+
+    def input_seed(self, params: dict[str, Any]) -> int:
+        """The NumPy seed of a case's inputs: every backend, dtype and mode (and variants that share a
+        reference key) sees the same draw."""
+        return input_seed(self.name, self.reference_key(params))
 
     # -- figures --------------------------------------------------------------------------------
     def flops(self, params: dict[str, Any]) -> float | None:

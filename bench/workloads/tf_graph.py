@@ -10,12 +10,13 @@ the duration of one call, a copy of the thread's function-call options with only
 
 Kernels: with ``context.enable_run_metadata()``, the first call of a function (its instantiation)
 exports the partition graphs grappler produced; fused convs show up as ``_FusedConv2D`` or, with
-oneDNN, ``_MklNativeFusedConv2D`` with a ``fused_ops`` attribute (reference notes §3.2, §7).
+oneDNN, ``_MklNativeFusedConv2D`` with a ``fused_ops`` attribute (tensorflow ``core/grappler/optimizers/remapper.cc``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
 from tensorflow.python.eager import context

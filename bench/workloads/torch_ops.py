@@ -6,7 +6,8 @@ result names the kernel that actually ran rather than the API that was called.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _MAX_NAMES = 32
 _MAX_NAME_LEN = 120

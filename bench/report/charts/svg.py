@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import matplotlib
 from markupsafe import Markup

@@ -1,7 +1,7 @@
 """conv_add in TensorFlow, NHWC activations with HWIO weights (converted from NCHW/OIHW outside the
 timed call): ``tf.nn.conv2d`` with explicit padding [[0,0],[1,1],[1,1],[0,0]] (never 'SAME') →
 ``tf.nn.bias_add`` → ``+ r`` → ``tf.nn.relu`` or ``y * tf.sigmoid(y)`` (the SiLU form oneDNN's
-remapper fuses; ``tf.nn.silu`` is not fused into the conv, reference notes §3.2).
+remapper fuses; ``tf.nn.silu`` is not fused into the conv: tensorflow ``core/grappler/optimizers/remapper.cc``).
 
 Eager runs each op on its own (grappler never sees eager ops), so ``remap=false`` is ``unsupported``
 there. Compiled = ``tf.function`` through grappler with the remapper on or off for this case only

@@ -1,7 +1,7 @@
 """fallback_act in MLX: Linear → Softshrink → Linear.
 
 ``act=host`` evaluates the activation on the CPU stream (``with mx.stream(mx.cpu)``), the way MLX runs ops that have no GPU
-kernel (e.g. linear-algebra decompositions, reference §3.4); on Apple silicon memory is unified,
+kernel (e.g. linear-algebra decompositions: mlx ``docs/src/usage/linalg``); on Apple silicon memory is unified,
 so there are no copies, only the switch of device. ``native`` is ``mlx.nn.Softshrink``.
 """
 

@@ -30,7 +30,7 @@ def against_baseline(df: pd.DataFrame) -> pd.DataFrame:
     rows["weight_bytes"] = [m.get("weight_bytes") for m in metrics]
     rows["weight_bytes_vs_baseline"] = [m.get("weight_bytes_vs_dense") for m in metrics]  # exact, from the spec
     ok = rows[rows["status"] == "ok"]
-    base = ok[ok["scheme"] == "none"][KEYS + ["median", "peak_bytes"]]
+    base = ok[ok["scheme"] == "none"][[*KEYS, "median", "peak_bytes"]]
     base = base.drop_duplicates(KEYS).rename(columns={"median": "baseline_median", "peak_bytes": "_base_peak"})
     out = rows.reset_index().merge(base, on=KEYS, how="left").set_index("index")
     out.index.name = None

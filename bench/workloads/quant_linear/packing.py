@@ -8,7 +8,7 @@ All packing happens in ``build`` (outside the timed region). Formats:
 - ``pack_nibbles(q)``: two 4-bit codes per byte, even k in the low nibble (the bytes of
   ``pack_lsb_first(q, 4)`` on a little-endian host): the JAX/TF in-graph format.
 - ``pack_tinygemm_uint8(q)``: two codes per byte, even k in the *high* nibble, the input of
-  ``torch._convert_weight_to_int4pack`` on CUDA and MPS (frameworks-workloads.md §2.5;
+  ``torch._convert_weight_to_int4pack`` on CUDA and MPS (pytorch ``aten/src/ATen/native/native_functions.yaml``;
   pytorch ``aten/src/ATen/native/mps/kernels/Quantized.metal`` ``weight_to_int4pack`` swaps
   the nibbles so that even k ends up low).
 """
@@ -64,7 +64,7 @@ def int8_as_affine(q8: np.ndarray, scale: np.ndarray, group: int) -> tuple[np.nd
     Returns (codes uint8 [N, K], scales [N, K/G], biases [N, K/G]); ``-128·s`` is exact in any
     float format that holds ``s``, so the dequantized weights are unchanged.
     """
-    n, k = q8.shape
+    _n, k = q8.shape
     codes = (q8.astype(np.int16) + 128).astype(np.uint8)
     scales = np.repeat(scale[:, None], k // group, axis=1).astype(np.float32)
     return codes, scales, (-128.0 * scales).astype(np.float32)

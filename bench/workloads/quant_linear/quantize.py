@@ -5,7 +5,7 @@ quantization groups run along K.
 
 - int8, symmetric per output channel: ``scale = absmax / 127`` ``[N]``,
   ``q = rint(w / scale)`` in [-127, 127] (int8 ``[N, K]``); ``w ≈ q · scale``.
-- int4, asymmetric unsigned per group of ``G`` along K (frameworks-workloads.md §2.5):
+- int4, asymmetric unsigned per group of ``G`` along K (the MLX affine convention, mlx ``mlx/ops.cpp`` quantize):
   ``minimum = min``, ``scale = (max - min) / 15`` ``[N, K/G]``,
   ``q = clip(rint((w - minimum) / scale), 0, 15)`` (uint8 ``[N, K]``, one code per byte);
   ``w ≈ q · scale + minimum``.

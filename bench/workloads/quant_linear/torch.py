@@ -52,7 +52,7 @@ def _int4_unsupported(adapter, params, dtype) -> str | None:
     if adapter.device == "cuda":
         if dtype != "bf16":
             return f"torch._weight_int4pack_mm on CUDA takes bfloat16 activations only (int4mm.cu), not {dtype}"
-        if torch.cuda.get_device_capability(adapter.torch_device) < (8, 0):
+        if torch.cuda.get_device_capability(adapter.native_device) < (8, 0):
             return "torch._weight_int4pack_mm on CUDA needs compute capability 8.0 or newer"
     return None
 
@@ -71,7 +71,7 @@ def _int4(adapter, params, dtype, inputs):
         tiles = _inner_k_tiles(params["k"])
         packed = torch._convert_weight_to_int4pack(adapter.from_numpy(pack_tinygemm_uint8(inputs["q"])), tiles)
         op, name = torch._weight_int4pack_mm, f"torch._weight_int4pack_mm (innerKTiles {tiles})"
-    fn = lambda x, packed, qsz: op(x, packed, group, qsz)  # noqa: E731
+    fn = lambda x, packed, qsz: op(x, packed, group, qsz)
     return fn, [packed, qsz], f"{name}, group {group}", {**inputs, "minimum": minimum_seen}
 
 

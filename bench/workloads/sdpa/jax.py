@@ -72,7 +72,7 @@ def build(adapter, params, dtype, mode, inputs):
 
         info = {"path": f"jax.nn.dot_product_attention(implementation={implementation!r})", "layout": "BLHD",
                 "fused": implementation == "cudnn"}
-        to_numpy = lambda out: adapter.to_numpy(out).transpose(_TO_BLHD)  # noqa: E731
+        to_numpy = lambda out: adapter.to_numpy(out).transpose(_TO_BLHD)
     if mode == "compiled":
         attend = adapter.compile(attend)
         info["compiler"] = "jax.jit"

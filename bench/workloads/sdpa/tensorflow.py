@@ -52,7 +52,7 @@ def build(adapter, params, dtype, mode, inputs):
             return ops.dot_product_attention(q, k, v, scale=scale, is_causal=params["causal"])
 
         info = {"path": "keras.ops.dot_product_attention", "layout": "BLHD", "fused": False, "note": NO_FUSED_KERNEL}
-        to_numpy = lambda out: adapter.to_numpy(out).transpose(_TO_BLHD)  # noqa: E731
+        to_numpy = lambda out: adapter.to_numpy(out).transpose(_TO_BLHD)
     else:
         q, k, v = (adapter.from_numpy(inputs[name], dtype) for name in ("q", "k", "v"))
         attend = _naive(adapter, params, dtype, scale)

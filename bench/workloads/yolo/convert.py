@@ -7,13 +7,14 @@ output on the way back (``Built.to_numpy``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from bench.workloads.yolo.arch import Graph
 
-# OIHW → each framework's conv weight layout (reference/frameworks-workloads.md §4.1).
+# OIHW → each framework's conv weight layout (torch OIHW, TF/Keras HWIO, JAX HWIO with dimension_numbers NHWC, MLX OHWI; docs/yolo.md).
 OIHW_TO = {
     "OIHW": (0, 1, 2, 3),  # torch
     "HWIO": (2, 3, 1, 0),  # TensorFlow, JAX

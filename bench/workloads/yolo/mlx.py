@@ -1,7 +1,7 @@
 """yolo in MLX: an ``mlx.nn.Module`` (NHWC) of ``nn.Conv2d`` layers (weights (O, k, k, I)).
 
 ``nn.Conv2d(padding=p)`` pads symmetrically; ``nn.MaxPool2d(k, 1, p)`` pads with -inf;
-``nn.Upsample(2.0, 'nearest')`` (reference/frameworks-workloads.md §4.3). Compiled mode is
+``nn.Upsample(2.0, 'nearest')`` (mlx ``python/mlx/nn/layers/upsample.py``). Compiled mode is
 ``mx.compile`` of the module's call; the weights are captured, which MLX allows for inference.
 """
 

@@ -7,7 +7,7 @@ the weight by ``np.tensordot`` (one BLAS GEMM per conv); 1×1 stride-1 convs are
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view

@@ -1,8 +1,8 @@
 """yolo in TensorFlow: ``tf.nn`` ops in NHWC, HWIO weights, walked by ``arch.run``.
 
 Padded convs pass explicit symmetric padding ``[[0,0],[p,p],[p,p],[0,0]]``: ``'SAME'`` pads a
-stride-2 conv (0, 1) instead of (1, 1) (trap 2 in reference/frameworks-workloads.md). SiLU is
-``tf.nn.silu``, which oneDNN does not fuse into the conv (§3.2 there); compiled mode is
+stride-2 conv (0, 1) instead of (1, 1) (TF's padding='SAME' rule, tf.nn.conv2d docs; docs/yolo.md). SiLU is
+``tf.nn.silu``, which oneDNN's remapper does not fuse into the conv (tensorflow ``core/grappler/optimizers/remapper.cc``); compiled mode is
 ``tf.function`` (grappler, no XLA: the adapter's default).
 """
 

@@ -9,7 +9,7 @@ outputs by ~20-30 %, so relative errors measure the whole network rather than co
 Output-conv biases are small for the same reason (YOLOv8 initialises class biases near -10).
 
 Frameworks only ever see the folded conv weight and bias (trap 8 in
-``reference/frameworks-workloads.md``: BN eps defaults differ between torch, Keras and MLX).
+BN eps defaults differ: torch BatchNorm2d 1e-5, Keras BatchNormalization 1e-3, MLX nn.BatchNorm 1e-5).
 """
 
 from __future__ import annotations

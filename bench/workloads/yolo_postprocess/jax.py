@@ -29,7 +29,7 @@ def _step(carry):
 
 def postprocess(box_maps, cls_maps, anchors, strides, bins, earlier, k: int, d: int):
     """NHWC head maps → (B, D, 6) detections."""
-    flat = lambda maps: jnp.concatenate([m.reshape(m.shape[0], -1, m.shape[-1]) for m in maps], axis=1)  # noqa: E731
+    flat = lambda maps: jnp.concatenate([m.reshape(m.shape[0], -1, m.shape[-1]) for m in maps], axis=1)
     box, cls = flat(box_maps), flat(cls_maps)
     b, a, _ = box.shape
     dist = (jax.nn.softmax(box.reshape(b, a, 4, -1), axis=-1) @ bins) * strides[:, None]

@@ -106,7 +106,7 @@ def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     lt = np.maximum(box[:2], others[:, :2])
     rb = np.minimum(box[2:], others[:, 2:])
     inter = np.prod(np.clip(rb - lt, 0.0, None), axis=1)
-    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
+    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])
     return inter / (area(box) + area(others) - inter)
 
 

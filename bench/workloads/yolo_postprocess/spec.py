@@ -98,7 +98,7 @@ def native_inputs(adapter, inputs: dict[str, np.ndarray], dtype: str) -> tuple[d
     """Every input on the adapter's device, head maps in NHWC: (const, box_maps, cls_maps, anchors,
     strides, bins, earlier). For the frameworks whose layout is channels-last (JAX, TF, MLX)."""
     const = constants(inputs, SPEC.reg_max)
-    nhwc = lambda name: adapter.from_numpy(inputs[name].transpose(0, 2, 3, 1), dtype)  # noqa: E731
+    nhwc = lambda name: adapter.from_numpy(inputs[name].transpose(0, 2, 3, 1), dtype)
     box_maps = [nhwc(f"stride{s}/box") for s in (8, 16, 32)]
     cls_maps = [nhwc(f"stride{s}/cls") for s in (8, 16, 32)]
     anchors, strides = adapter.from_numpy(inputs["anchors"], dtype), adapter.from_numpy(inputs["strides"], dtype)

@@ -15,7 +15,7 @@ from bench.workloads.yolo_postprocess.spec import native_inputs
 
 def postprocess(box_maps, cls_maps, anchors, strides, bins, earlier, k: int, d: int):
     """NHWC head maps → (B, D, 6) detections."""
-    flat = lambda maps: tf.concat([tf.reshape(m, [tf.shape(m)[0], -1, m.shape[-1]]) for m in maps], axis=1)  # noqa: E731
+    flat = lambda maps: tf.concat([tf.reshape(m, [tf.shape(m)[0], -1, m.shape[-1]]) for m in maps], axis=1)
     box, cls = flat(box_maps), flat(cls_maps)
     b, a = tf.shape(box)[0], tf.shape(box)[1]
     dist = tf.linalg.matvec(tf.nn.softmax(tf.reshape(box, [b, a, 4, -1]), axis=-1), bins) * strides[:, None]

@@ -1,0 +1,1 @@
+"""siliconbench plug-in for tests: backend ``demo`` and workload ``axpy``."""
