@@ -81,8 +81,16 @@ class SiliconbenchTimer:
             pytest.skip(f"{backend} unavailable: {found}")
         return found
 
-    def __call__(self, fn: Callable[[], Any], backend: str = "torch:cpu", *, name: str = "default",
-                 timing: TimingConfig | None = None, allow_tf32: bool = False, **timing_options: Any) -> TimerResult:
+    def __call__(
+        self,
+        fn: Callable[[], Any],
+        backend: str = "torch:cpu",
+        *,
+        name: str = "default",
+        timing: TimingConfig | None = None,
+        allow_tf32: bool = False,
+        **timing_options: Any,
+    ) -> TimerResult:
         """Time ``fn`` on ``backend``; ``timing_options`` are TimingConfig fields (warmup_s, budget_s, ...)."""
         from bench.timing import measure
 
@@ -94,8 +102,9 @@ class SiliconbenchTimer:
         adapter = self.adapter(backend, allow_tf32)
         record = measure(adapter, fn, config)
         result = TimerResult(name, adapter.name, record)
-        self._results.append({"nodeid": self.nodeid, "name": name, "backend": backend, "resolved": adapter.name,
-                              "timing": record, "timing_config": config.to_dict()})
+        self._results.append(
+            {"nodeid": self.nodeid, "name": name, "backend": backend, "resolved": adapter.name, "timing": record, "timing_config": config.to_dict()}
+        )
         return result
 
 
@@ -112,8 +121,9 @@ def case_record(result: dict[str, Any]) -> CaseRecord:
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("siliconbench")
-    group.addoption("--siliconbench-save", metavar="DIR", default=None,
-                    help="write the session's siliconbench_timer measurements as a run file in DIR")
+    group.addoption(
+        "--siliconbench-save", metavar="DIR", default=None, help="write the session's siliconbench_timer measurements as a run file in DIR"
+    )
 
 
 def pytest_configure(config) -> None:
@@ -136,8 +146,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.write_sep("-", "siliconbench timings (median, IQR, samples)")
     for r in results:
         t = r["timing"]
-        terminalreporter.write_line(f"{r['nodeid']} [{r['name']}] {r['resolved']}: {format_seconds(t.median)} "
-                                    f"± {format_seconds(t.iqr)} IQR, n={t.n_samples}")
+        terminalreporter.write_line(
+            f"{r['nodeid']} [{r['name']}] {r['resolved']}: {format_seconds(t.median)} ± {format_seconds(t.iqr)} IQR, n={t.n_samples}"
+        )
     folder = config.getoption("--siliconbench-save")
     if folder:
         path = save_run(results, folder)

@@ -33,7 +33,7 @@ def summarize(samples: Sequence[float]) -> dict[str, float]:
     if x.size == 0:
         raise ValueError("no samples to summarize")
     q1, median, q3 = np.percentile(x, [25, 50, 75])
-    lo, hi = median_ci(x, 0.95)
+    lo, hi = median_ci(x.tolist(), 0.95)
     return {
         "median": float(median),
         "q1": float(q1),

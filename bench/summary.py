@@ -7,8 +7,16 @@ from rich.table import Table
 
 from bench.results.records import CaseRecord
 
-STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "error": "red", "crashed": "red", "timeout": "red", "oom": "red",
-                "unavailable": "yellow", "unsupported": "yellow"}
+STATUS_STYLE = {
+    "ok": "green",
+    "mismatch": "bold red",
+    "error": "red",
+    "crashed": "red",
+    "timeout": "red",
+    "oom": "red",
+    "unavailable": "yellow",
+    "unsupported": "yellow",
+}
 
 
 def format_seconds(s: float | None) -> str:
@@ -22,16 +30,32 @@ def format_seconds(s: float | None) -> str:
 
 def summary_table(cases: list[CaseRecord], title: str = "") -> Table:
     table = Table(title=title)
-    for column, justify in (("case", "left"), ("backend", "left"), ("status", "left"), ("median", "right"),
-                            ("IQR", "right"), ("GFLOP/s", "right"), ("rel err", "right"), ("note", "left")):
-        table.add_column(column, justify=justify, overflow="fold")
+    for column, justify in (
+        ("case", "left"),
+        ("backend", "left"),
+        ("status", "left"),
+        ("median", "right"),
+        ("IQR", "right"),
+        ("GFLOP/s", "right"),
+        ("rel err", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     unavailable: dict[str, list[CaseRecord]] = {}
     for c in cases:
         if c.status == "unavailable":
             unavailable.setdefault(c.backend.name, []).append(c)
     for name, group in sorted(unavailable.items()):  # one row per backend that cannot run here
-        table.add_row(f"({len(group)} cases)", escape(name), f"[{STATUS_STYLE['unavailable']}]unavailable[/]", "", "", "", "",
-                      escape((group[0].reason or "")[:120]))
+        table.add_row(
+            f"({len(group)} cases)",
+            escape(name),
+            f"[{STATUS_STYLE['unavailable']}]unavailable[/]",
+            "",
+            "",
+            "",
+            "",
+            escape((group[0].reason or "")[:120]),
+        )
     for c in sorted((c for c in cases if c.status != "unavailable"), key=lambda c: (c.workload, c.case_id)):
         timing = c.timing if c.ok else None
         rel = c.correctness.rel_error if c.correctness else None

@@ -13,14 +13,20 @@ from bench.results.schema import SCHEMA_VERSION
 from bench.stats import summarize
 
 
-def case(name: str, samples: list[float] | np.ndarray | None = None, status: str = "ok", backend: str = "torch:cpu",
-         reason: str | None = None) -> dict[str, Any]:
+def case(
+    name: str, samples: list[float] | np.ndarray | None = None, status: str = "ok", backend: str = "torch:cpu", reason: str | None = None
+) -> dict[str, Any]:
     """A case of workload ``matmul`` whose params are ``{"n": name}`` (so case ids differ by name)."""
     framework, _, device = backend.partition(":")
     label = f"matmul[n={name}]/fp32/eager"
     out: dict[str, Any] = {
-        "case_id": f"{label}@{backend}", "workload": "matmul", "params": {"n": name}, "dtype": "fp32", "mode": "eager",
-        "backend": {"name": backend, "resolved": backend, "framework": framework, "device": device}, "status": status,
+        "case_id": f"{label}@{backend}",
+        "workload": "matmul",
+        "params": {"n": name},
+        "dtype": "fp32",
+        "mode": "eager",
+        "backend": {"name": backend, "resolved": backend, "framework": framework, "device": device},
+        "status": status,
         "reason": reason,
     }
     if samples is not None:
@@ -39,14 +45,26 @@ def run(*args: Any, **kwargs: Any) -> Run:
     return Run.from_dict(run_doc(*args, **kwargs))
 
 
-def run_doc(cases: list[dict[str, Any]], run_id: str = "r1", started_at: str = "2026-01-01T00:00:00.000Z",
-            versions: dict[str, str] | None = None, suite: str = "quick") -> dict[str, Any]:
+def run_doc(
+    cases: list[dict[str, Any]],
+    run_id: str = "r1",
+    started_at: str = "2026-01-01T00:00:00.000Z",
+    versions: dict[str, str] | None = None,
+    suite: str = "quick",
+) -> dict[str, Any]:
     backends = {c["backend"]["name"] for c in cases}
     return {
-        "schema_version": SCHEMA_VERSION, "run_id": run_id, "started_at": started_at, "status": "complete",
-        "suite": {"name": suite}, "timing_config": {"min_samples": 10},
-        "environment": {"machine_id": "m1", "precision_policy": {"fp32": "ieee"},
-                        "frameworks": {b: {"versions": versions or {"torch": "2.13.0"}, "python": "3.11.7"} for b in backends}},
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "started_at": started_at,
+        "status": "complete",
+        "suite": {"name": suite},
+        "timing_config": {"min_samples": 10},
+        "environment": {
+            "machine_id": "m1",
+            "precision_policy": {"fp32": "ieee"},
+            "frameworks": {b: {"versions": versions or {"torch": "2.13.0"}, "python": "3.11.7"} for b in backends},
+        },
         "cases": cases,
     }
 

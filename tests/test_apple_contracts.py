@@ -14,6 +14,7 @@ from bench.backends import BackendUnavailable
 
 # ---- torch:mps ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def fake_mps(monkeypatch):
     torch = pytest.importorskip("torch")
@@ -95,6 +96,7 @@ def test_torch_mps_unavailable_on_this_machine_says_why():
 
 # ---- mlx:gpu on Metal --------------------------------------------------------------------------
 
+
 def test_mlx_gpu_on_metal(monkeypatch):
     mx = pytest.importorskip("mlx.core")
     chosen = []
@@ -119,6 +121,7 @@ def test_mlx_gpu_unavailable_here_says_why():
 
 
 # ---- tensorflow:gpu with tensorflow-metal --------------------------------------------------------
+
 
 def test_tensorflow_metal_gpu_never_asks_xla(monkeypatch):
     tf = pytest.importorskip("tensorflow")
@@ -150,6 +153,7 @@ def test_tensorflow_gpu_sync_uses_sync_devices(monkeypatch):
 
 
 # ---- jax:metal ----------------------------------------------------------------------------------
+
 
 def test_jax_metal_device(monkeypatch):
     jax = pytest.importorskip("jax")

@@ -60,8 +60,7 @@ def test_stride_two_pads_one_on_every_side():
     last[:, :, 7, :] += 10.0
     assert not np.allclose(conv2d_reference(last, weight, 2)[:, :, 3], out[:, :, 3])
     # Transposing H and W (input and kernel) transposes the output: padding is the same on both axes.
-    np.testing.assert_allclose(conv2d_reference(x.transpose(0, 1, 3, 2), weight.transpose(0, 1, 3, 2), 2),
-                               out.transpose(0, 1, 3, 2), rtol=1e-12)
+    np.testing.assert_allclose(conv2d_reference(x.transpose(0, 1, 3, 2), weight.transpose(0, 1, 3, 2), 2), out.transpose(0, 1, 3, 2), rtol=1e-12)
 
 
 def test_same_padding_would_fail_the_check():
@@ -98,15 +97,18 @@ def test_figures_shapes_and_canary():
     assert SPEC.metrics(params, 0.5) == {"images_per_s": 4.0}
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"nchw": [1, 2, 3]}, "nchw must be"),
-    ({"n": 1, "c": 2, "h": 3}, "missing parameter"),
-    ({"nchw": [1, 0, 8, 8]}, "c must be a positive integer"),
-    ({"nchw": [1, 2, 8, 8], "stride": 3}, "stride must be 1 or 2"),
-    ({"nchw": [1, 2, 8, 8], "act": "gelu"}, "act must be one of"),
-    ({"nchw": [1, 2, 8, 8], "remap": "off"}, "remap must be true or false"),
-    ({"nchw": [1, 2, 8, 8], "padding": 1}, "unknown parameter"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"nchw": [1, 2, 3]}, "nchw must be"),
+        ({"n": 1, "c": 2, "h": 3}, "missing parameter"),
+        ({"nchw": [1, 0, 8, 8]}, "c must be a positive integer"),
+        ({"nchw": [1, 2, 8, 8], "stride": 3}, "stride must be 1 or 2"),
+        ({"nchw": [1, 2, 8, 8], "act": "gelu"}, "act must be one of"),
+        ({"nchw": [1, 2, 8, 8], "remap": "off"}, "remap must be true or false"),
+        ({"nchw": [1, 2, 8, 8], "padding": 1}, "unknown parameter"),
+    ],
+)
 def test_bad_params_name_the_parameter(bad, message):
     with pytest.raises(ValueError, match=message):
         SPEC.normalize(bad)

@@ -110,17 +110,34 @@ def test_parse_stages():
     assert parse_stages("10,20,40") == (10, 20, 40)
 
 
-
-
 @pytest.mark.slow
 def test_a_a_with_this_interpreter_decides_no_regression(tmp_path):
     """Both arms = sys.executable: real worker processes, interleaved; must exit 0 with no regression."""
     suite = tiny_suite(tmp_path, min_samples=5, budget_s=0.03)
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
-        [sys.executable, "-m", "bench", "ab", "--a", sys.executable, "--b", sys.executable, "--suite", str(suite),
-         "--stages", "5,10", "--out", str(tmp_path / "ab"), "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "ab",
+            "--a",
+            sys.executable,
+            "--b",
+            sys.executable,
+            "--suite",
+            str(suite),
+            "--stages",
+            "5,10",
+            "--out",
+            str(tmp_path / "ab"),
+            "--format",
+            "json",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     doc = json.loads(out.stdout)
@@ -167,7 +184,7 @@ def test_checkout_root_goes_first_on_the_worker_path(tmp_path):
     worker = WorkerProcess(sys.executable, env)
     try:
         environ = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
-        path = next(v for v in environ if v.startswith(b"PYTHONPATH=")).decode()[len("PYTHONPATH="):].split(os.pathsep)
+        path = next(v for v in environ if v.startswith(b"PYTHONPATH=")).decode()[len("PYTHONPATH=") :].split(os.pathsep)
         assert path[:2] == [str(tmp_path.resolve()), str(PROJECT_ROOT)]
     finally:
         worker.kill()

@@ -96,8 +96,9 @@ def test_candidate_mismatch_fails_loudly_in_every_format(tmp_path, capsys, fmt):
 def test_other_statuses_are_listed_with_reasons(tmp_path, capsys):
     rng = np.random.default_rng(3)
     base = write_run(tmp_path / "b", run_doc([case("a", lognormal(rng, 20)), case("u", status="unsupported", reason="no bf16")], "b"))
-    cand = write_run(tmp_path / "c", run_doc([case("a", status="crashed", reason="killed by SIGSEGV"),
-                                              case("u", status="unsupported", reason="no bf16")], "c"))
+    cand = write_run(
+        tmp_path / "c", run_doc([case("a", status="crashed", reason="killed by SIGSEGV"), case("u", status="unsupported", reason="no bf16")], "c")
+    )
     code, out = compare(capsys, base, cand, "--fail-on-regression", "--format", "markdown")
     assert code == 0
     section = out.split("Not compared")[1]
@@ -161,13 +162,21 @@ def test_real_run_compared_with_itself(tmp_path):
     """End to end through a worker: a real run of a tiny suite, compared with itself, exits 0."""
     suite = tiny_suite(tmp_path)
     root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-m", "bench", "run", "--suite", str(suite), "--out", str(tmp_path / "r")],
-                   cwd=root, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--suite", str(suite), "--out", str(tmp_path / "r")],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     run_file = next((tmp_path / "r").glob("*.json"))
-    out = subprocess.run([sys.executable, "-m", "bench", "compare", str(run_file), str(run_file), "--fail-on-regression",
-                          "--format", "json"], cwd=root, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "compare", str(run_file), str(run_file), "--fail-on-regression", "--format", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     (result,) = json.loads(out.stdout)["cases"]
     assert result["kind"] == "no change" and result["estimate"]["ratio"] == 1.0
-
-

@@ -54,8 +54,7 @@ def test_baseline_is_per_backend_and_never_later_runs():
     later = night(rng, 20)
     candidate = run([c.to_dict() for c in night(rng, 10).cases + night(rng, 10, backend="jax:cpu").cases], "n10", "2026-01-10T00:00:00.000Z")
     rounds, _ = rolling_baseline([torch_night, jax_night, later], candidate, n=5)
-    assert sorted((r.run_id, {c.backend.name for c in r.cases}.pop()) for r in rounds) == [
-        ("n01", "torch:cpu"), ("n02", "jax:cpu")]
+    assert sorted((r.run_id, {c.backend.name for c in r.cases}.pop()) for r in rounds) == [("n01", "torch:cpu"), ("n02", "jax:cpu")]
 
 
 def test_history_skips_incomplete_runs_and_confirm_folders(tmp_path):
@@ -122,20 +121,33 @@ def test_flag_not_confirmed_is_an_unconfirmed_alert_not_a_failure():
 def test_alerts_name_mismatches_and_new_failures():
     rng = np.random.default_rng(6)
     base = night(rng, 1)
-    cand = run([case("a", status="crashed", reason="killed by SIGKILL"), case("b", status="mismatch", reason="rel err 1")], "n02",
-                   "2026-01-02T00:00:00.000Z")
+    cand = run(
+        [case("a", status="crashed", reason="killed by SIGKILL"), case("b", status="mismatch", reason="rel err 1")], "n02", "2026-01-02T00:00:00.000Z"
+    )
     lines = alerts(compare_runs([base], [cand]))
     assert sorted(line.split()[0] for line in lines) == ["MISMATCH", "NEW"]
-
-
 
 
 @pytest.mark.slow
 def test_nightly_end_to_end_builds_history_per_machine(tmp_path):
     suite = tiny_suite(tmp_path, size=64)
     root = Path(__file__).resolve().parent.parent
-    argv = [sys.executable, "-m", "bench", "nightly", "--suite", str(suite), "--results", str(tmp_path / "results"),
-            "--reports", str(tmp_path / "reports"), "--format", "json", "--confirm-rounds", "0"]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "nightly",
+        "--suite",
+        str(suite),
+        "--results",
+        str(tmp_path / "results"),
+        "--reports",
+        str(tmp_path / "reports"),
+        "--format",
+        "json",
+        "--confirm-rounds",
+        "0",
+    ]
     first = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300)
     second = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]

@@ -23,8 +23,7 @@ pytest.importorskip("pytest_benchmark")
 @pytest.fixture
 def run_file(tmp_path):
     rng = np.random.default_rng(0)
-    cases = [case("a", lognormal(rng, 15, 2e-3)), case("b", lognormal(rng, 15, 5e-3)),
-             case("x", status="mismatch", reason="wrong")]
+    cases = [case("a", lognormal(rng, 15, 2e-3)), case("b", lognormal(rng, 15, 5e-3)), case("x", status="mismatch", reason="wrong")]
     return write_run(tmp_path, run_doc(cases, run_id="exp"))
 
 
@@ -49,8 +48,7 @@ def test_pytest_benchmark_compare_reads_the_export(run_file, tmp_path):
     assert main(["export", str(run_file), "-o", str(out)]) == 0
     cli = shutil.which("pytest-benchmark") or shutil.which("py.test-benchmark")
     argv = [cli] if cli else [sys.executable, "-m", "pytest_benchmark.cli"]
-    result = subprocess.run([*argv, "compare", str(out), "--columns", "min,median,max"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*argv, "compare", str(out), "--columns", "min,median,max"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Failed to load" not in result.stdout + result.stderr
     assert "matmul[n=a-fp32-eager-torch:cpu]" in result.stdout and "matmul[n=b-fp32-eager-torch:cpu]" in result.stdout
@@ -64,7 +62,7 @@ def test_export_refuses_several_runs(tmp_path, capsys):
     assert "expected one run file, found 2" in capsys.readouterr().err
 
 
-USER_TEST = '''
+USER_TEST = """
 import numpy as np
 
 def test_user_matmul(siliconbench_timer):
@@ -82,7 +80,7 @@ def test_bad_option(siliconbench_timer):
     import pytest
     with pytest.raises(TypeError, match="unknown timing option"):
         siliconbench_timer(lambda: None, backend="torch:cpu", warmup=1)
-'''
+"""
 
 
 def plugin_args() -> list[str]:
@@ -98,17 +96,33 @@ def test_fixture_times_a_user_callable_and_saves_a_run(tmp_path):
     (tmp_path / "test_user.py").write_text(USER_TEST)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", *plugin_args(), "-p", "no:cacheprovider", "-rs", "-q", "test_user.py",
-         "--siliconbench-save", str(tmp_path / "saved")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *plugin_args(),
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            "-q",
+            "test_user.py",
+            "--siliconbench-save",
+            str(tmp_path / "saved"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed, 1 skipped" in result.stdout
     assert "torch:cuda unavailable" in result.stdout
     assert "test_user.py::test_user_matmul [mm96] torch:cpu:" in result.stdout
     (saved,) = (tmp_path / "saved").glob("*.json")
-    compared = subprocess.run([sys.executable, "-m", "bench", "compare", str(saved), str(saved), "--format", "json"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    compared = subprocess.run(
+        [sys.executable, "-m", "bench", "compare", str(saved), str(saved), "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     (row,) = json.loads(compared.stdout)["cases"]
     assert row["case_id"] == "pytest[name=mm96,test=test_user.py::test_user_matmul]/native/eager@torch:cpu"
     assert row["kind"] == "no change"

@@ -7,32 +7,45 @@ import pytest
 from bench.hardware import FORMATS, lookup, table
 
 
-@pytest.mark.parametrize("device_name, expected", [
-    ("NVIDIA H100 80GB HBM3", "NVIDIA H100 SXM"),
-    ("NVIDIA H100 PCIe", "NVIDIA H100 PCIe"),
-    ("NVIDIA H100 NVL", "NVIDIA H100 NVL"),
-    ("NVIDIA H200", "NVIDIA H200 SXM"),
-    ("NVIDIA H200 NVL", "NVIDIA H200 NVL"),
-    ("NVIDIA A100-SXM4-80GB", "NVIDIA A100 SXM4 80GB"),
-    ("NVIDIA A100-SXM4-40GB", "NVIDIA A100 SXM4 40GB"),
-    ("NVIDIA A100 80GB PCIe", "NVIDIA A100 PCIe 80GB"),
-    ("NVIDIA A100-PCIE-40GB", "NVIDIA A100 PCIe 40GB"),
-    ("NVIDIA L4", "NVIDIA L4"),
-    ("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090"),
-    ("Apple M3 Max", "Apple M3 Max"),
-    ("Apple M3", "Apple M3"),
-    ("Apple M1 Ultra", "Apple M1 Ultra"),
-    ("Apple M5", "Apple M5"),
-])
+@pytest.mark.parametrize(
+    "device_name, expected",
+    [
+        ("NVIDIA H100 80GB HBM3", "NVIDIA H100 SXM"),
+        ("NVIDIA H100 PCIe", "NVIDIA H100 PCIe"),
+        ("NVIDIA H100 NVL", "NVIDIA H100 NVL"),
+        ("NVIDIA H200", "NVIDIA H200 SXM"),
+        ("NVIDIA H200 NVL", "NVIDIA H200 NVL"),
+        ("NVIDIA A100-SXM4-80GB", "NVIDIA A100 SXM4 80GB"),
+        ("NVIDIA A100-SXM4-40GB", "NVIDIA A100 SXM4 40GB"),
+        ("NVIDIA A100 80GB PCIe", "NVIDIA A100 PCIe 80GB"),
+        ("NVIDIA A100-PCIE-40GB", "NVIDIA A100 PCIe 40GB"),
+        ("NVIDIA L4", "NVIDIA L4"),
+        ("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090"),
+        ("Apple M3 Max", "Apple M3 Max"),
+        ("Apple M3", "Apple M3"),
+        ("Apple M1 Ultra", "Apple M1 Ultra"),
+        ("Apple M5", "Apple M5"),
+    ],
+)
 def test_lookup_by_device_name(device_name, expected):
     assert lookup(device_name).name == expected
 
 
-@pytest.mark.parametrize("device_name", [
-    "NVIDIA H100",  # SXM or PCIe? ambiguous: no peak rather than a guess
-    "NVIDIA GH200 480GB", "NVIDIA L40S", "NVIDIA GeForce RTX 4090 D", "NVIDIA GeForce RTX 4090 Laptop GPU",
-    "Apple M5 Pro", "AMD EPYC", "METAL", "", None,
-])
+@pytest.mark.parametrize(
+    "device_name",
+    [
+        "NVIDIA H100",  # SXM or PCIe? ambiguous: no peak rather than a guess
+        "NVIDIA GH200 480GB",
+        "NVIDIA L40S",
+        "NVIDIA GeForce RTX 4090 D",
+        "NVIDIA GeForce RTX 4090 Laptop GPU",
+        "Apple M5 Pro",
+        "AMD EPYC",
+        "METAL",
+        "",
+        None,
+    ],
+)
 def test_unknown_or_ambiguous_devices_have_no_peak(device_name):
     assert lookup(device_name) is None
 

@@ -32,12 +32,15 @@ def test_reference_and_figures():
     assert SPEC.canary_params(params)["m"] == 6
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"mnk": [3, 5]}, "mnk must be"),
-    ({"m": 3, "n": 5}, "missing parameter"),
-    ({"m": 3, "n": 5, "k": 0}, "k must be a positive integer"),
-    ({"m": 3, "n": 5, "k": 2, "x": 1}, "unknown parameter"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"mnk": [3, 5]}, "mnk must be"),
+        ({"m": 3, "n": 5}, "missing parameter"),
+        ({"m": 3, "n": 5, "k": 0}, "k must be a positive integer"),
+        ({"m": 3, "n": 5, "k": 2, "x": 1}, "unknown parameter"),
+    ],
+)
 def test_bad_params_name_the_parameter(bad, message):
     with pytest.raises(ValueError, match=message):
         SPEC.normalize(bad)

@@ -37,14 +37,17 @@ def test_load_names_a_malformed_reference():
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory) -> dict[str, str]:
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-compile",
-                    "--target", str(target), str(PLUGIN)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-compile", "--target", str(target), str(PLUGIN)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)])}
 
 
 def siliconbench(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], env={**env, "COLUMNS": "200"}, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "bench", *args], env={**env, "COLUMNS": "200"}, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 def test_installed_plugin_appears_in_doctor_and_list(plugin_env):
@@ -66,7 +69,8 @@ def test_plugin_backend_and_workload_run_and_are_reported(plugin_env, tmp_path):
         'name = "plugin"\nbackends = ["demo:cpu", "torch:cpu"]\n'
         "[timing]\nwarmup_s = 0.0\nmin_warmup_calls = 1\nblock_s = 0.002\nmin_samples = 3\nmax_samples = 5\nbudget_s = 0.0\n"
         '[[workload]]\nname = "axpy"\ndtypes = ["fp32"]\ngrid = { n = [65536] }\n'
-        '[[workload]]\nname = "matmul"\ndtypes = ["fp32"]\ngrid = { mnk = [[64, 64, 64]] }\n')
+        '[[workload]]\nname = "matmul"\ndtypes = ["fp32"]\ngrid = { mnk = [[64, 64, 64]] }\n'
+    )
     out, page = tmp_path / "results", tmp_path / "report.html"
     done = siliconbench(plugin_env, "run", "--suite", str(suite), "--out", str(out), "-o", str(page))
     assert done.returncode == 0, done.stderr

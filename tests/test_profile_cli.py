@@ -42,8 +42,14 @@ def suite(tmp_path):
 
 
 def siliconbench(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
 
 
 def only_run_file(out: Path) -> dict:
@@ -53,7 +59,9 @@ def only_run_file(out: Path) -> dict:
 
 def test_profile_command_writes_artifacts_summary_and_profile_key(tmp_path, suite):
     out = tmp_path / "results"
-    proc = siliconbench("profile", "--workload", "matmul", "--backend", "torch:cpu", "--suite", str(suite), "--out", str(out), "--calls", "40", cwd=tmp_path)
+    proc = siliconbench(
+        "profile", "--workload", "matmul", "--backend", "torch:cpu", "--suite", str(suite), "--out", str(out), "--calls", "40", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (case,) = only_run_file(out)["cases"]
     profile = case["profile"]

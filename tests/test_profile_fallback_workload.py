@@ -30,12 +30,15 @@ def test_softshrink_reference_values():
     assert softshrink(h.astype(np.float16)).dtype == np.float16
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({**PARAMS, "act": "gpu"}, "act must be one of native, host"),
-    ({**PARAMS, "batch": 0, "act": "host"}, "batch must be a positive integer"),
-    ({**PARAMS, "act": "host", "extra": 1}, "unknown parameter"),
-    ({"batch": 1, "act": "host"}, "missing parameter"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({**PARAMS, "act": "gpu"}, "act must be one of native, host"),
+        ({**PARAMS, "batch": 0, "act": "host"}, "batch must be a positive integer"),
+        ({**PARAMS, "act": "host", "extra": 1}, "unknown parameter"),
+        ({"batch": 1, "act": "host"}, "missing parameter"),
+    ],
+)
 def test_params_are_validated(bad, message):
     with pytest.raises(ValueError, match=message):
         SPEC.normalize(bad)

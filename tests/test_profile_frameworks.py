@@ -27,9 +27,15 @@ REQUIRED_OP_KEYS = {"name", "count", "total_s", "mean_s", "share", "device", "fa
 
 
 def profile(tmp_path, framework, workload, params, dtype="fp32", mode="eager", calls=10):
-    request = {"framework": framework, "device": "cpu", "case": {"workload": workload, "params": params, "dtype": dtype, "mode": mode},
-               "artifact_dir": str(tmp_path / "case"), "artifact_root": str(tmp_path), "reply_path": str(tmp_path / "reply.json"),
-               "plan": {"calls": calls}}
+    request = {
+        "framework": framework,
+        "device": "cpu",
+        "case": {"workload": workload, "params": params, "dtype": dtype, "mode": mode},
+        "artifact_dir": str(tmp_path / "case"),
+        "artifact_root": str(tmp_path),
+        "reply_path": str(tmp_path / "reply.json"),
+        "plan": {"calls": calls},
+    }
     return child.run(request)["summary"]
 
 
@@ -67,8 +73,9 @@ def test_tensorflow_cpu_matmul_profile_keeps_the_xplane(tmp_path):
     assert list((tmp_path / summary["artifacts"][0]).glob("plugins/profile/*/*.xplane.pb"))
 
 
-@pytest.mark.parametrize("framework, host_op", [
-    ("torch", "siliconbench::softshrink_host"), ("jax", "pure_callback"), ("tensorflow", "PyFuncStateless")])
+@pytest.mark.parametrize(
+    "framework, host_op", [("torch", "siliconbench::softshrink_host"), ("jax", "pure_callback"), ("tensorflow", "PyFuncStateless")]
+)
 def test_host_activation_is_profiled_and_not_a_fallback_on_cpu(tmp_path, framework, host_op):
     summary = profile(tmp_path, framework, "fallback_act", FALLBACK_HOST, calls=5)
     assert summary["status"] == "ok", summary["reason"]
@@ -93,14 +100,31 @@ def test_wrong_output_is_not_profiled(tmp_path, monkeypatch):
 
 # -- GPU paths on synthetic events -------------------------------------------------------------
 
+
 def test_jax_gpu_events_name_kernels_copies_and_callbacks():
     host, gpu = "/host:CPU", "/device:GPU:0"
     events = [
         TraceEvent("PjitFunction(model)", 0, 5, host, "python3", (1, 1), {}),
         TraceEvent("loop_gemm_fusion_kernel", 10, 40, gpu, "Stream #14(Compute)", (2, 14), {"hlo_op": "gemm_fusion", "hlo_module": "jit_model"}),
-        TraceEvent("MemcpyD2H", 50, 4, gpu, "Stream #15(MemcpyD2H)", (2, 15), {"memcpy_details": "kind_src:device kind_dst:pinned size:131072 dest:0 async:1"}),
+        TraceEvent(
+            "MemcpyD2H",
+            50,
+            4,
+            gpu,
+            "Stream #15(MemcpyD2H)",
+            (2, 15),
+            {"memcpy_details": "kind_src:device kind_dst:pinned size:131072 dest:0 async:1"},
+        ),
         TraceEvent("pure_callback.1", 55, 30, host, "tf_XLA", (1, 2), {"hlo_op": "pure_callback.1", "hlo_module": "jit_model"}),
-        TraceEvent("MemcpyH2D", 86, 4, gpu, "Stream #16(MemcpyH2D)", (2, 16), {"memcpy_details": "kind_src:pinned kind_dst:device size:131072 dest:0 async:1"}),
+        TraceEvent(
+            "MemcpyH2D",
+            86,
+            4,
+            gpu,
+            "Stream #16(MemcpyH2D)",
+            (2, 16),
+            {"memcpy_details": "kind_src:pinned kind_dst:device size:131072 dest:0 async:1"},
+        ),
     ]
     summary = ProfileSummary("jax.profiler", "cuda", calls=1, case_time_s=100e-6)
     jax_profile.summarize_events(summary, events)
@@ -113,27 +137,36 @@ def test_jax_gpu_events_name_kernels_copies_and_callbacks():
 
 def test_torch_cuda_rows_kernels_and_host_window_fallback():
     def row(key, count, self_cpu=0.0, self_dev=0.0, device="DeviceType.CPU", annotation=False):
-        return SimpleNamespace(key=key, count=count, self_cpu_time_total=self_cpu, self_device_time_total=self_dev,
-                               device_type=device, is_user_annotation=annotation)
+        return SimpleNamespace(
+            key=key, count=count, self_cpu_time_total=self_cpu, self_device_time_total=self_dev, device_type=device, is_user_annotation=annotation
+        )
 
-    rows = [row("siliconbench::call", 2, 10.0, annotation=True), row("aten::mm", 2, 20.0, 0.0),
-            row("ampere_sgemm_128x64_tn", 2, 0.0, 300.0, "DeviceType.CUDA"),
-            row("Memcpy DtoH (Device -> Pageable)", 2, 0.0, 8.0, "DeviceType.CUDA"),
-            row("siliconbench::softshrink_host", 2, 500.0)]
+    rows = [
+        row("siliconbench::call", 2, 10.0, annotation=True),
+        row("aten::mm", 2, 20.0, 0.0),
+        row("ampere_sgemm_128x64_tn", 2, 0.0, 300.0, "DeviceType.CUDA"),
+        row("Memcpy DtoH (Device -> Pageable)", 2, 0.0, 8.0, "DeviceType.CUDA"),
+        row("siliconbench::softshrink_host", 2, 500.0),
+    ]
     summary = ProfileSummary("torch.profiler", "cuda", calls=2, case_time_s=500e-6)
     torch_profile.add_key_averages(summary, rows)
     assert {op.name: op.device for op in summary.ops} == {"aten::mm": "cpu", "ampere_sgemm_128x64_tn": "cuda", "siliconbench::softshrink_host": "cpu"}
 
     def event(name, start, kernels=(), children=()):
-        return SimpleNamespace(name=name, time_range=SimpleNamespace(start=start), kernels=[SimpleNamespace(name=k) for k in kernels],
-                               cpu_children=list(children))
+        return SimpleNamespace(
+            name=name, time_range=SimpleNamespace(start=start), kernels=[SimpleNamespace(name=k) for k in kernels], cpu_children=list(children)
+        )
 
-    call = event(torch_profile.CALL_MARK, 0, children=[
-        event("aten::linear", 1, children=[event("aten::mm", 2, kernels=["ampere_sgemm_128x64_tn"])]),
-        event("aten::to", 3, children=[event("aten::copy_", 4, kernels=["Memcpy DtoH (Device -> Pageable)"])]),
-        event("siliconbench::softshrink_host", 5),
-        event("aten::to", 6, kernels=["Memcpy HtoD (Pageable -> Device)"]),
-    ])
+    call = event(
+        torch_profile.CALL_MARK,
+        0,
+        children=[
+            event("aten::linear", 1, children=[event("aten::mm", 2, kernels=["ampere_sgemm_128x64_tn"])]),
+            event("aten::to", 3, children=[event("aten::copy_", 4, kernels=["Memcpy DtoH (Device -> Pageable)"])]),
+            event("siliconbench::softshrink_host", 5),
+            event("aten::to", 6, kernels=["Memcpy HtoD (Pageable -> Device)"]),
+        ],
+    )
     steps = torch_profile.call_steps([call])
     assert [s.name for s in steps] == ["aten::linear", "aten::to", "siliconbench::softshrink_host", "aten::to"]
     from bench.profile.fallback import host_window_ops
@@ -147,7 +180,15 @@ def test_tf_gpu_xplane_events_kernels_copies_and_pyfunc_fallback():
     events = [
         TraceEvent("MatMul:MatMul", 0, 5, host, "tf_Compute", (0, host, 1), {"display_name": "MatMul"}),
         TraceEvent("volta_sgemm_64x64_nn", 2, 20, gpu, "Stream #7(Compute)", (1, gpu, 7), {"tf_op": "MatMul:MatMul"}),
-        TraceEvent("MemcpyD2H", 23, 3, gpu, "Stream #8(MemcpyD2H)", (1, gpu, 8), {"memcpy_details": "kind_src:device kind_dst:pageable size:2048 dest:0 async:0"}),
+        TraceEvent(
+            "MemcpyD2H",
+            23,
+            3,
+            gpu,
+            "Stream #8(MemcpyD2H)",
+            (1, gpu, 8),
+            {"memcpy_details": "kind_src:device kind_dst:pageable size:2048 dest:0 async:0"},
+        ),
         TraceEvent("PyFuncStateless:PyFuncStateless", 27, 50, host, "tf_Compute", (0, host, 1), {"display_name": "PyFuncStateless"}),
     ]
     summary = ProfileSummary("tf.profiler.experimental", "gpu", calls=1, case_time_s=100e-6)

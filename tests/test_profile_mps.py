@@ -23,8 +23,15 @@ from bench.profile.summary import DEVICE_TO_HOST, HOST_TO_DEVICE, ProfileSummary
 def ops_table(ops, graphs, kernels):
     """ops: (id, runs, mean_krnl_ms, mean_gpu_ms, total_gpu_ms, key) — MPSProfiler.mm logOperationsProfilingStats."""
     out = "\n{:-^200}\n{:^6}|{:^7}|{:^15}|{:^14}|{:^15}| {}\n{:-^200}\n".format(
-        f" MPS Operations Profiling: {graphs} graphs, {kernels} kernels ", "ID", "#Runs", "Mean KRNL(ms)", "Mean GPU(ms)",
-        "Total GPU(ms)", "Operation Name", "")
+        f" MPS Operations Profiling: {graphs} graphs, {kernels} kernels ",
+        "ID",
+        "#Runs",
+        "Mean KRNL(ms)",
+        "Mean GPU(ms)",
+        "Total GPU(ms)",
+        "Operation Name",
+        "",
+    )
     for op_id, runs, krnl, gpu, total, key in ops:
         out += "{:^7}{:^8}{:^16}{:^15}{:^16} {}\n".format(op_id, runs, f"{krnl:.3f}", f"{gpu:.3f}", f"{total:.3f}", key)
     return out
@@ -33,8 +40,15 @@ def ops_table(ops, graphs, kernels):
 def fallback_table(rows, total_runs, total_ms, total_copies):
     """rows: (id, runs, mean_cpu_ms, total_cpu_ms, copy_overhead, name) — logCPUFallbackProfilingStats."""
     out = "\n{:-^150}\n{:^5}|{:^7}|{:^14}|{:^15}|{:^15}| {}\n{:-^150}\n".format(
-        f" CPU Fallback Profiling: Total {total_runs} Runs, {total_ms:.2f} ms, {total_copies} Copies ", "ID", "#Runs",
-        "Mean CPU(ms)", "Total CPU(ms)", "Copy Overhead", "Operation Name", "")
+        f" CPU Fallback Profiling: Total {total_runs} Runs, {total_ms:.2f} ms, {total_copies} Copies ",
+        "ID",
+        "#Runs",
+        "Mean CPU(ms)",
+        "Total CPU(ms)",
+        "Copy Overhead",
+        "Operation Name",
+        "",
+    )
     for fb_id, runs, mean, total, overhead, name in rows:
         out += "{:^6}{:^8}{:^15}{:^16}{:^16} {}\n".format(fb_id, runs, f"{mean:.3f}", f"{total:.3f}", overhead, name)
     return out
@@ -43,11 +57,22 @@ def fallback_table(rows, total_runs, total_ms, total_copies):
 def copy_table(rows, total, size, scalars):
     """rows: (kind, count, size, krnl_ms, gpu_ms, scalars, scalars_gpu_pct, blocking, memcpy) — logCopyProfilingStats."""
     out = "\n{:-^160}\n{:^12}|{:^10}|{:^17}|{:^16}|{:^15}|{:^9}|{:^13}|{:^10}|{:^8}\n{:-^160}\n".format(
-        f" MPS Copy Profiling: {total} total copies ({size}), {scalars} scalar copies ", "Kind", "Total#", "Total Size",
-        "Total KRNL(ms)", "Total GPU(ms)", "Scalars", "Scalars GPU", "Blocking", "memcpy", "")
+        f" MPS Copy Profiling: {total} total copies ({size}), {scalars} scalar copies ",
+        "Kind",
+        "Total#",
+        "Total Size",
+        "Total KRNL(ms)",
+        "Total GPU(ms)",
+        "Scalars",
+        "Scalars GPU",
+        "Blocking",
+        "memcpy",
+        "",
+    )
     for kind, count, sz, krnl, gpu, sc, pct, blocking, memcpy in rows:
         out += "{:^13}{:^11}{:^18}{:^17}{:^16}{:^10}{:^14}{:^11}{:^9}\n".format(
-            kind, count, sz, f"{krnl:.3f}", f"{gpu:.3f}", sc, f"{pct:.2f} %", blocking, memcpy)
+            kind, count, sz, f"{krnl:.3f}", f"{gpu:.3f}", sc, f"{pct:.2f} %", blocking, memcpy
+        )
     return out
 
 
@@ -55,16 +80,25 @@ def copy_table(rows, total, size, scalars):
 STORY_LOG = (
     "/path/torch/nn/modules/module.py:1: UserWarning: The operator 'siliconbench::softshrink_host' is not currently "
     "supported on the MPS backend and will fall back to run on the CPU. This may have performance implications.\n"
-    + ops_table([
-        ("G1", 12, 0.010, 0.250, 3.000, "mps_linear:f32[64,128]:f32[512,128]"),
-        ("G2", 12, 0.010, 0.200, 2.400, "mps_linear:f32[64,512]:f32[128,512]"),
-        ("K1", 24, 0.005, 0.020, 0.480, "add_kernel_strided:MPS:Float[64, 512]:MPS:Float[64, 512]"),
-    ], graphs=2, kernels=1)
+    + ops_table(
+        [
+            ("G1", 12, 0.010, 0.250, 3.000, "mps_linear:f32[64,128]:f32[512,128]"),
+            ("G2", 12, 0.010, 0.200, 2.400, "mps_linear:f32[64,512]:f32[128,512]"),
+            ("K1", 24, 0.005, 0.020, 0.480, "add_kernel_strided:MPS:Float[64, 512]:MPS:Float[64, 512]"),
+        ],
+        graphs=2,
+        kernels=1,
+    )
     + fallback_table([(1, 12, 1.500, 18.000, "3.00 MB", "siliconbench::softshrink_host")], 12, 18.0, "3.00 MB")
-    + copy_table([
-        ("MPS to CPU", 12, "1.50 MB", 0.120, 1.200, 0, 0.0, 12, 0),
-        ("CPU to MPS", 15, "1.75 MB", 0.150, 1.500, 3, 0.5, 12, 0),
-    ], 27, "3.25 MB", 3)
+    + copy_table(
+        [
+            ("MPS to CPU", 12, "1.50 MB", 0.120, 1.200, 0, 0.0, 12, 0),
+            ("CPU to MPS", 15, "1.75 MB", 0.150, 1.500, 3, 0.5, 12, 0),
+        ],
+        27,
+        "3.25 MB",
+        3,
+    )
 )
 
 
@@ -74,7 +108,13 @@ def test_parse_log_reads_all_three_tables():
     assert [(o.id, o.runs, o.total_gpu_ms) for o in log.ops] == [("G1", 12, 3.0), ("G2", 12, 2.4), ("K1", 24, 0.48)]
     assert log.ops[2].key == "add_kernel_strided:MPS:Float[64, 512]:MPS:Float[64, 512]"  # spaces inside the key kept
     (fb,) = log.fallbacks
-    assert (fb.name, fb.runs, fb.mean_cpu_ms, fb.total_cpu_ms, fb.copy_overhead_bytes) == ("siliconbench::softshrink_host", 12, 1.5, 18.0, 3 * 1024**2)
+    assert (fb.name, fb.runs, fb.mean_cpu_ms, fb.total_cpu_ms, fb.copy_overhead_bytes) == (
+        "siliconbench::softshrink_host",
+        12,
+        1.5,
+        18.0,
+        3 * 1024**2,
+    )
     kinds = {c.kind: (c.count, c.bytes, c.total_gpu_ms, c.scalars, c.blocking) for c in log.copies}
     assert kinds == {"MPS to CPU": (12, int(1.5 * 1024**2), 1.2, 0, 12), "CPU to MPS": (15, int(1.75 * 1024**2), 1.5, 3, 12)}
 
@@ -95,8 +135,10 @@ def test_apply_log_flags_the_cpu_fallback_and_its_copies():
 
 
 def test_empty_tables_and_missing_tables():
-    empty = ("There are no MPS operations logged for profiling\nThere are no CPU Fallbacks logged for profiling\n"
-             "There are no copies logged for profiling\n")
+    empty = (
+        "There are no MPS operations logged for profiling\nThere are no CPU Fallbacks logged for profiling\n"
+        "There are no copies logged for profiling\n"
+    )
     log = mps.parse_log(empty)
     assert log.tables == {"ops", "fallbacks", "copies"} and not log.ops and not log.fallbacks
     summary = ProfileSummary(mps.TOOL, "mps", calls=1, case_time_s=1.0)
@@ -177,8 +219,13 @@ def fake_mps_profiler(monkeypatch, tmp_path):
 def test_mps_profile_wraps_calls_in_the_mps_profiler_and_captures(fake_mps_profiler, tmp_path):
     fn, count = counted(lambda: 1)
     fn()  # the correctness call the child makes before profiling
-    ctx = ProfileContext(tmp_path, tmp_path, RegionPlan(calls=5, warmup_calls=2, warmup_s=0.0),
-                         {"mps_mode": "interval,event", "mps_wait": True, "metal_capture": True}, count)
+    ctx = ProfileContext(
+        tmp_path,
+        tmp_path,
+        RegionPlan(calls=5, warmup_calls=2, warmup_s=0.0),
+        {"mps_mode": "interval,event", "mps_wait": True, "metal_capture": True},
+        count,
+    )
     cwd = os.getcwd()
     summary = mps.profile(FakeAdapter(), fn, ctx)
     assert fake_mps_profiler["profile"] == ("interval,event", True)

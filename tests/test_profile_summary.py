@@ -90,17 +90,25 @@ def test_in_window_and_region_events_keep_only_the_region():
 
 
 def test_chrome_trace_loading_resolves_names_and_reads_gzip(tmp_path):
-    trace = {"traceEvents": [
-        {"ph": "M", "pid": 7, "name": "process_name", "args": {"name": "/device:GPU:0"}},
-        {"ph": "M", "pid": 7, "tid": 3, "name": "thread_name", "args": {"name": "Stream #14(Compute,Memset)"}},
-        {"ph": "X", "pid": 7, "tid": 3, "ts": 5.0, "dur": 2.5, "name": "gemm", "args": {"hlo_op": "dot.1"}},
-        {"ph": "i", "pid": 7, "tid": 3, "ts": 6.0, "name": "instant"},
-    ]}
+    trace = {
+        "traceEvents": [
+            {"ph": "M", "pid": 7, "name": "process_name", "args": {"name": "/device:GPU:0"}},
+            {"ph": "M", "pid": 7, "tid": 3, "name": "thread_name", "args": {"name": "Stream #14(Compute,Memset)"}},
+            {"ph": "X", "pid": 7, "tid": 3, "ts": 5.0, "dur": 2.5, "name": "gemm", "args": {"hlo_op": "dot.1"}},
+            {"ph": "i", "pid": 7, "tid": 3, "ts": 6.0, "name": "instant"},
+        ]
+    }
     path = tmp_path / "t.trace.json.gz"
     with gzip.open(path, "wt") as f:
         json.dump(trace, f)
     (event,) = complete_events(load_chrome_trace(path))
-    assert (event.name, event.process, event.thread, event.start_us, event.dur_us) == ("gemm", "/device:GPU:0", "Stream #14(Compute,Memset)", 5.0, 2.5)
+    assert (event.name, event.process, event.thread, event.start_us, event.dur_us) == (
+        "gemm",
+        "/device:GPU:0",
+        "Stream #14(Compute,Memset)",
+        5.0,
+        2.5,
+    )
     bad = tmp_path / "bad.json"
     bad.write_text('{"nothing": 1}')
     with pytest.raises(ValueError, match="traceEvents"):
@@ -110,11 +118,30 @@ def test_chrome_trace_loading_resolves_names_and_reads_gzip(tmp_path):
 def test_cupti_copies_read_bytes_from_memcpy_details():
     # Format of xla/backends/profiler/gpu/cupti_collector.cc: "kind_src:… kind_dst:… size:N dest:… async:…".
     s = ProfileSummary("t", "cuda")
-    add_cupti_copies(s, [
-        TraceEvent("MemcpyD2H", 0, 3, "/device:GPU:0", "Stream #1", (1, 1), {"memcpy_details": "kind_src:device kind_dst:pageable size:4096 dest:0 async:0"}),
-        TraceEvent("MemcpyH2D", 5, 2, "/device:GPU:0", "Stream #1", (1, 1), {"memcpy_details": "kind_src:pageable kind_dst:device size:1024 dest:0 async:1"}),
-        TraceEvent("some_kernel", 8, 2, "/device:GPU:0", "Stream #1", (1, 1), {}),
-    ])
+    add_cupti_copies(
+        s,
+        [
+            TraceEvent(
+                "MemcpyD2H",
+                0,
+                3,
+                "/device:GPU:0",
+                "Stream #1",
+                (1, 1),
+                {"memcpy_details": "kind_src:device kind_dst:pageable size:4096 dest:0 async:0"},
+            ),
+            TraceEvent(
+                "MemcpyH2D",
+                5,
+                2,
+                "/device:GPU:0",
+                "Stream #1",
+                (1, 1),
+                {"memcpy_details": "kind_src:pageable kind_dst:device size:1024 dest:0 async:1"},
+            ),
+            TraceEvent("some_kernel", 8, 2, "/device:GPU:0", "Stream #1", (1, 1), {}),
+        ],
+    )
     got = {c.direction: (c.count, c.bytes, c.total_s) for c in s.copies}
     assert got == {DEVICE_TO_HOST: (1, 4096, 3e-6), HOST_TO_DEVICE: (1, 1024, 2e-6)}
 

@@ -38,6 +38,7 @@ def weights(n=24, k=256, seed=0):
 
 # -- quantizer ------------------------------------------------------------------------------------
 
+
 def test_int8_codes_in_range_and_error_within_half_a_step():
     w = weights()
     q, scale = quantize_int8(w)
@@ -84,6 +85,7 @@ def test_int4_rejects_k_not_multiple_of_group():
 
 
 # -- packing -----------------------------------------------------------------------------------
+
 
 def test_lsb_first_packing_matches_hand_packed_words():
     row = np.arange(16, dtype=np.uint8)[None, :]
@@ -175,7 +177,9 @@ EXPECTED_PATH = {
 
 
 @pytest.mark.parametrize("framework", list(FRAMEWORK_MODULES))
-@pytest.mark.parametrize("scheme,dtype,mode", COMBOS, ids=lambda v: v["scheme"] + (f"-g{v['group']}" if "group" in v else "") if isinstance(v, dict) else v)
+@pytest.mark.parametrize(
+    "scheme,dtype,mode", COMBOS, ids=lambda v: v["scheme"] + (f"-g{v['group']}" if "group" in v else "") if isinstance(v, dict) else v
+)
 def test_every_framework_within_tolerance(framework, scheme, dtype, mode):
     record = run(framework, {**SHAPE, **scheme}, dtype, mode)
     assert record.status == "ok", record.reason
@@ -209,6 +213,7 @@ def test_torch_int4_reference_uses_the_zero_point_the_kernel_reads():
 
 # -- unsupported paths ----------------------------------------------------------------------------
 
+
 def test_unsupported_combinations_say_why():
     torch_n = run("torch", {"m": 1, "k": 64, "n": 24, "scheme": "int4", "group": 32})
     assert torch_n.status == "unsupported" and "n divisible by 16" in torch_n.reason
@@ -219,6 +224,7 @@ def test_unsupported_combinations_say_why():
 
 
 # -- torch CUDA / MPS int4 call contract (no device here: fakes record the calls) --------------------
+
 
 @pytest.fixture
 def fake_device(monkeypatch):
@@ -287,16 +293,20 @@ def test_device_paths_refuse_what_the_kernels_reject(fake_device):
 
 # -- parameters, figures, suites ------------------------------------------------------------------
 
-@pytest.mark.parametrize("params,names", [
-    ({"m": 1, "k": 64, "n": 32, "scheme": "int3"}, "scheme"),
-    ({"m": 1, "k": 64, "n": 32, "scheme": "int4"}, "group is required"),
-    ({"m": 1, "k": 64, "n": 32, "scheme": "int4", "group": 48}, "group must be"),
-    ({"m": 1, "k": 96, "n": 32, "scheme": "int4", "group": 64}, "k=96"),
-    ({"m": 0, "k": 64, "n": 32, "scheme": "none"}, "m must be"),
-    ({"m": 1, "kn": [64], "scheme": "none"}, "kn must be"),
-    ({"m": 1, "k": 64, "n": 32, "scheme": "none", "bits": 4}, "unknown parameter.*bits"),
-    ({"m": 1, "k": 64, "scheme": "none"}, "missing parameter.*n"),
-])
+
+@pytest.mark.parametrize(
+    "params,names",
+    [
+        ({"m": 1, "k": 64, "n": 32, "scheme": "int3"}, "scheme"),
+        ({"m": 1, "k": 64, "n": 32, "scheme": "int4"}, "group is required"),
+        ({"m": 1, "k": 64, "n": 32, "scheme": "int4", "group": 48}, "group must be"),
+        ({"m": 1, "k": 96, "n": 32, "scheme": "int4", "group": 64}, "k=96"),
+        ({"m": 0, "k": 64, "n": 32, "scheme": "none"}, "m must be"),
+        ({"m": 1, "kn": [64], "scheme": "none"}, "kn must be"),
+        ({"m": 1, "k": 64, "n": 32, "scheme": "none", "bits": 4}, "unknown parameter.*bits"),
+        ({"m": 1, "k": 64, "scheme": "none"}, "missing parameter.*n"),
+    ],
+)
 def test_validation_names_the_parameter(params, names):
     with pytest.raises(ValueError, match=names):
         SPEC.normalize(params)
@@ -304,8 +314,11 @@ def test_validation_names_the_parameter(params, names):
 
 def test_group_is_dropped_for_dense_and_int8_so_grids_collapse():
     assert SPEC.normalize({"m": 1, "k": 64, "n": 32, "scheme": "int8", "group": 32}) == {"m": 1, "k": 64, "n": 32, "scheme": "int8"}
-    entry = {"workload": [{"name": "quant_linear", "dtypes": ["bf16"],
-                           "grid": {"m": [1], "kn": [[128, 32]], "scheme": ["none", "int8", "int4"], "group": [32, 64]}}]}
+    entry = {
+        "workload": [
+            {"name": "quant_linear", "dtypes": ["bf16"], "grid": {"m": [1], "kn": [[128, 32]], "scheme": ["none", "int8", "int4"], "group": [32, 64]}}
+        ]
+    }
     labels = sorted(c.label for c in suite.from_dict(entry, "test.toml").cases)
     assert len(labels) == 4 and sum("scheme=int4" in label for label in labels) == 2
 
@@ -328,23 +341,36 @@ def test_figures():
 def _record(run_id, scheme, median, status="ok", backend="jax:cpu", peak=None, **extra):
     params = {"m": 1, "k": 256, "n": 64, "scheme": scheme, **extra}
     framework, _, device = backend.partition(":")
-    case = CaseRecord.from_dict({
-        "case_id": f"quant_linear[{params}]@{backend}", "workload": "quant_linear", "params": params, "dtype": "bf16", "mode": "eager",
-        "status": status, "backend": {"name": backend, "framework": framework, "device": device},
-        "timing": {"samples": [median]} if median is not None else None,
-        "memory": {"peak_bytes": peak, "source": "test"} if peak is not None else None,
-        "metrics": SPEC.metrics(params, median) if status == "ok" else None})
+    case = CaseRecord.from_dict(
+        {
+            "case_id": f"quant_linear[{params}]@{backend}",
+            "workload": "quant_linear",
+            "params": params,
+            "dtype": "bf16",
+            "mode": "eager",
+            "status": status,
+            "backend": {"name": backend, "framework": framework, "device": device},
+            "timing": {"samples": [median]} if median is not None else None,
+            "memory": {"peak_bytes": peak, "source": "test"} if peak is not None else None,
+            "metrics": SPEC.metrics(params, median) if status == "ok" else None,
+        }
+    )
     return flatten_case(Run(schema_version=2, run_id=run_id, started_at=""), case)
 
 
 def test_against_baseline_pairs_each_case_with_its_dense_case():
     import pandas as pd
 
-    df = pd.DataFrame([
-        _record("a", "none", 1.0, peak=1000), _record("a", "int8", 5.0, peak=600),
-        _record("a", "int4", 0.5, group=32), _record("b", "int8", 2.0),
-        _record("a", "int8", 9.0, backend="torch:cpu"), _record("a", "int4", None, status="mismatch", group=64),
-    ])
+    df = pd.DataFrame(
+        [
+            _record("a", "none", 1.0, peak=1000),
+            _record("a", "int8", 5.0, peak=600),
+            _record("a", "int4", 0.5, group=32),
+            _record("b", "int8", 2.0),
+            _record("a", "int8", 9.0, backend="torch:cpu"),
+            _record("a", "int4", None, status="mismatch", group=64),
+        ]
+    )
     out = against_baseline(df).set_index(["run_id", "backend", "scheme", "group"], drop=False)
     assert out.loc[("a", "jax:cpu", "int8", None), "time_vs_baseline"].item() == 5.0
     assert out.loc[("a", "jax:cpu", "int8", None), "peak_bytes_vs_baseline"].item() == 0.6

@@ -55,8 +55,25 @@ def real_run(tmp_path_factory) -> dict:
     suite = folder / "tiny.toml"
     suite.write_text(TINY_SUITE)
     page = folder / "run-report.html"
-    cmd = [sys.executable, "-m", "bench", "run", "--suite", str(suite), "--backend", "torch:cpu", "--backend", "jax:cpu",
-           "--backend", "torch:gpu", "--out", str(folder / "results"), "--report", "-o", str(page)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--suite",
+        str(suite),
+        "--backend",
+        "torch:cpu",
+        "--backend",
+        "jax:cpu",
+        "--backend",
+        "torch:gpu",
+        "--out",
+        str(folder / "results"),
+        "--report",
+        "-o",
+        str(page),
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (path,) = (folder / "results").glob("*.json")
@@ -70,11 +87,20 @@ def accelerators(tmp_path) -> Path:
     docs.write(folder, docs.apple_run())
     flops, _ = docs.matmul_counts(docs.MATMUL, "bf16")
     half_peak = flops / (989.5e12 / 2)  # 50 % of the H100 SXM dense bf16 peak
-    cases = [docs.case("torch:cuda", "NVIDIA H100 80GB HBM3", dtype="bf16", median=half_peak),
-             docs.case("torch:cpu", "Intel Xeon", dtype="bf16", median=half_peak * 100),
-             docs.case("torch:cuda", "NVIDIA H100 80GB HBM3", dtype="fp32", status="mismatch", rel_error=0.5,
-                       reason="relative error 0.5 exceeds tolerance 2e-05", params={"m": 777, "n": 777, "k": 777}),
-             docs.case("jax:cuda", "NVIDIA H100 80GB HBM3", status="timeout", rel_error=None, reason="case exceeded 300 s")]
+    cases = [
+        docs.case("torch:cuda", "NVIDIA H100 80GB HBM3", dtype="bf16", median=half_peak),
+        docs.case("torch:cpu", "Intel Xeon", dtype="bf16", median=half_peak * 100),
+        docs.case(
+            "torch:cuda",
+            "NVIDIA H100 80GB HBM3",
+            dtype="fp32",
+            status="mismatch",
+            rel_error=0.5,
+            reason="relative error 0.5 exceeds tolerance 2e-05",
+            params={"m": 777, "n": 777, "k": 777},
+        ),
+        docs.case("jax:cuda", "NVIDIA H100 80GB HBM3", status="timeout", rel_error=None, reason="case exceeded 300 s"),
+    ]
     docs.write(folder, docs.run("cuda-run", "2026-11-03T00:00:00Z", cases, machine_id="cuda-box", chip="Intel Xeon", gpu_cores=None))
     return folder
 
@@ -84,6 +110,7 @@ def svg_blocks(page: str) -> list[str]:
 
 
 # -- (a) real results plus synthetic accelerator results ---------------------------------------------
+
 
 def test_run_report_flag_writes_the_page_of_that_run(real_run):
     page = real_run["page"].read_text()
@@ -134,8 +161,8 @@ def test_correctness_lists_every_checked_case_mismatches_first(real_run, acceler
 
 def test_mismatch_is_red_at_the_top_and_never_charted(accelerators, tmp_path):
     page = build_report([accelerators], tmp_path / "m.html").read_text()
-    table = page[page.index('id="correctness-table"'):]
-    first_row = table[table.index("<tr class="):]
+    table = page[page.index('id="correctness-table"') :]
+    first_row = table[table.index("<tr class=") :]
     assert first_row.startswith('<tr class="mismatch">') and "k=777" in first_row[:300]
     assert "mismatch-banner" in page
     assert not any("k=777" in svg for svg in svg_blocks(page))
@@ -146,8 +173,10 @@ def test_mismatch_is_red_at_the_top_and_never_charted(accelerators, tmp_path):
 def test_achieved_vs_datasheet_peak_and_measured_ceiling(tmp_path):
     flops, nbytes = docs.matmul_counts(docs.MATMUL, "bf16")
     h100 = [docs.case("torch:cuda", "NVIDIA H100 80GB HBM3", dtype="bf16", median=flops / 494.75e12)]
-    mystery = [docs.case("jax:cuda", "NVIDIA Mystery GPU", dtype="bf16", median=1e-4),
-               docs.case("torch:cuda", "NVIDIA Mystery GPU", dtype="bf16", median=4e-4)]
+    mystery = [
+        docs.case("jax:cuda", "NVIDIA Mystery GPU", dtype="bf16", median=1e-4),
+        docs.case("torch:cuda", "NVIDIA Mystery GPU", dtype="bf16", median=4e-4),
+    ]
     mac = [docs.case("torch:cpu", "Apple M3 Max", dtype="fp32", median=1e-2), docs.case("torch:mps", "Apple M3 Max", dtype="fp32", median=1e-3)]
     docs.write(tmp_path, docs.run("h100", "2026-11-04T00:00:00Z", h100, machine_id="h100-box", chip="AMD EPYC", gpu_cores=None))
     docs.write(tmp_path, docs.run("mystery", "2026-11-04T00:00:00Z", mystery, machine_id="other-box", chip="AMD EPYC", gpu_cores=None))
@@ -171,13 +200,17 @@ def test_achieved_vs_datasheet_peak_and_measured_ceiling(tmp_path):
 
 # -- (b) hostile strings ------------------------------------------------------------------------------
 
+
 def test_hostile_result_file_renders_as_text(tmp_path):
     params = {"p": "<b>x</b>", "q": "$\\alpha$"}
-    cases = [docs.case("torch:cpu", "<img src=x onerror=alert(1)>", workload=HOSTILE, params=params, median=2e-3),
-             docs.case("jax:cpu", "<img src=x onerror=alert(1)>", workload=HOSTILE, params=params, median=1e-3),
-             docs.case("mlx:cpu", "cpu", workload=HOSTILE, params=params, status="error", rel_error=None, reason=f"ValueError: {HOSTILE}")]
-    doc = docs.run("hostile", "2026-11-05T00:00:00Z", cases, hostname=HOSTILE, chip="Apple M9 <i>x</i>",
-                   versions={"torch:cpu": "<svg onload=alert(3)>"})
+    cases = [
+        docs.case("torch:cpu", "<img src=x onerror=alert(1)>", workload=HOSTILE, params=params, median=2e-3),
+        docs.case("jax:cpu", "<img src=x onerror=alert(1)>", workload=HOSTILE, params=params, median=1e-3),
+        docs.case("mlx:cpu", "cpu", workload=HOSTILE, params=params, status="error", rel_error=None, reason=f"ValueError: {HOSTILE}"),
+    ]
+    doc = docs.run(
+        "hostile", "2026-11-05T00:00:00Z", cases, hostname=HOSTILE, chip="Apple M9 <i>x</i>", versions={"torch:cpu": "<svg onload=alert(3)>"}
+    )
     docs.write(tmp_path, doc)
     page = build_report([tmp_path], tmp_path / "h.html").read_text()
     assert HOSTILE not in page
@@ -190,15 +223,28 @@ def test_hostile_result_file_renders_as_text(tmp_path):
 
 
 def test_chart_text_is_escaped_and_not_parsed_as_math():
-    rows = [{"label": HOSTILE + " $x^2$", "framework": "torch", "median": 1e-3, "q1": 9e-4, "q3": 1.1e-3, "min": 8e-4, "max": 1.2e-3,
-             "samples": [8e-4, 1e-3, 1.2e-3]}]
-    for svg in (spread_plot(rows, HOSTILE, 10),
-                speedup_bars(__import__("pandas").DataFrame([{"case_label": HOSTILE, "framework": "torch", "speedup": 3.0}]), HOSTILE)):
+    rows = [
+        {
+            "label": HOSTILE + " $x^2$",
+            "framework": "torch",
+            "median": 1e-3,
+            "q1": 9e-4,
+            "q3": 1.1e-3,
+            "min": 8e-4,
+            "max": 1.2e-3,
+            "samples": [8e-4, 1e-3, 1.2e-3],
+        }
+    ]
+    for svg in (
+        spread_plot(rows, HOSTILE, 10),
+        speedup_bars(__import__("pandas").DataFrame([{"case_label": HOSTILE, "framework": "torch", "speedup": 3.0}]), HOSTILE),
+    ):
         assert "<script" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
     assert "$x^2$" in spread_plot(rows, "t", 10)  # literal dollars: mathtext is off
 
 
 # -- (c) trends ----------------------------------------------------------------------------------------
+
 
 def _machine_runs(folder: Path, machine_id: str, chip: str, times: list[str], torch_versions: list[str], base: float) -> list[str]:
     run_ids = []
@@ -229,18 +275,28 @@ def test_trends_per_machine_never_mixed(tmp_path):
 
 # -- failures, profiles, size, CLI -------------------------------------------------------------------
 
+
 def test_failures_grouped_by_backend_with_reasons(tmp_path):
-    cases = [docs.case("jax:metal", "Apple M3 Max", dtype=d, status="unavailable", rel_error=None, reason="jax-metal not installed")
-             for d in ("fp32", "fp16", "bf16")]
+    cases = [
+        docs.case("jax:metal", "Apple M3 Max", dtype=d, status="unavailable", rel_error=None, reason="jax-metal not installed")
+        for d in ("fp32", "fp16", "bf16")
+    ]
     cases += [docs.case("tensorflow:gpu", "METAL", dtype=d, status="unsupported", rel_error=None, reason="no bf16 on Metal") for d in ("bf16",)]
-    cases += [docs.case("torch:mps", "Apple M3 Max", status="oom", rel_error=None, reason="MPS backend out of memory"),
-              docs.case("torch:mps", "Apple M3 Max", dtype="fp16")]
+    cases += [
+        docs.case("torch:mps", "Apple M3 Max", status="oom", rel_error=None, reason="MPS backend out of memory"),
+        docs.case("torch:mps", "Apple M3 Max", dtype="fp16"),
+    ]
     docs.write(tmp_path, docs.run("fails", "2026-11-06T00:00:00Z", cases))
     data = load([tmp_path])
     groups = failures.by_backend(data.current)
     assert [g["backend"] for g in groups] == ["jax:metal", "tensorflow:gpu", "torch:mps"]
-    assert groups[0]["reasons"] == [{"status": "unavailable", "reason": "jax-metal not installed",
-                                     "cases": sorted(f"matmul k=512,m=512,n=512 · {d} · eager" for d in ("fp32", "fp16", "bf16"))}]
+    assert groups[0]["reasons"] == [
+        {
+            "status": "unavailable",
+            "reason": "jax-metal not installed",
+            "cases": sorted(f"matmul k=512,m=512,n=512 · {d} · eager" for d in ("fp32", "fp16", "bf16")),
+        }
+    ]
     (cov,) = failures.coverage(data.current)
     assert cov["rows"][0][cov["backends"].index("torch:mps")] == [("ok", 1), ("oom", 1)]
     page = build_report([tmp_path], tmp_path / "f.html").read_text()
@@ -248,11 +304,18 @@ def test_failures_grouped_by_backend_with_reasons(tmp_path):
 
 
 def test_profile_summaries_render_defensively(tmp_path):
-    good = {"ops": [{"name": "aten::mm", "count": 10, "total_s": 1e-3, "share": 0.9, "device": "mps", "fallback": False},
-                    {"name": "aten::_unique2", "count": 1, "total_s": 1e-4, "share": 0.1, "device": "cpu", "fallback": True}],
-            "copies": [{"direction": "device_to_host", "bytes": 4096}], "artifacts": ["trace.json"]}
-    cases = [docs.case("torch:mps", "Apple M3 Max", profile=good),
-             docs.case("torch:mps", "Apple M3 Max", dtype="fp16", profile={"ops": "garbage", "copies": 3})]
+    good = {
+        "ops": [
+            {"name": "aten::mm", "count": 10, "total_s": 1e-3, "share": 0.9, "device": "mps", "fallback": False},
+            {"name": "aten::_unique2", "count": 1, "total_s": 1e-4, "share": 0.1, "device": "cpu", "fallback": True},
+        ],
+        "copies": [{"direction": "device_to_host", "bytes": 4096}],
+        "artifacts": ["trace.json"],
+    }
+    cases = [
+        docs.case("torch:mps", "Apple M3 Max", profile=good),
+        docs.case("torch:mps", "Apple M3 Max", dtype="fp16", profile={"ops": "garbage", "copies": 3}),
+    ]
     docs.write(tmp_path, docs.run("prof", "2026-11-07T00:00:00Z", cases))
     page = build_report([tmp_path], tmp_path / "pr.html").read_text()
     assert 'id="profiles"' in page and "aten::_unique2" in page and "1 CPU fallback op" in page
@@ -270,7 +333,9 @@ def test_large_suite_stays_under_budget_and_collapses_details(tmp_path):
     cases = []
     for m in range(64, 64 + 8 * 45, 8):
         params = {"m": m, "n": 256, "k": 256}
-        cases += [docs.case(b, "Apple M3 Max", params=params, median=m * 1e-6 * f, n=400) for b, f in (("torch:cpu", 8), ("torch:mps", 1), ("mlx:gpu", 2))]
+        cases += [
+            docs.case(b, "Apple M3 Max", params=params, median=m * 1e-6 * f, n=400) for b, f in (("torch:cpu", 8), ("torch:mps", 1), ("mlx:gpu", 2))
+        ]
     docs.write(tmp_path, docs.run("big", "2026-11-08T00:00:00Z", cases))
     page = build_report([tmp_path], tmp_path / "big.html").read_text()
     assert len(page.encode()) < 10_000_000
@@ -295,12 +360,28 @@ def test_report_command(accelerators, tmp_path, capsys):
 
 # -- (d) headless Chromium ----------------------------------------------------------------------------
 
+
 def chromium(page: Path, tmp_path: Path) -> tuple[str, list[str], Path]:
     """Open ``page`` headless: (DOM after load, console lines from stderr, screenshot path)."""
     shot = tmp_path / f"{page.stem}.png"
-    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-           "--enable-logging=stderr", "--v=0", f"--screenshot={shot}", "--window-size=1280,2000", "--dump-dom", page.resolve().as_uri()]
+    cmd = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]

@@ -11,8 +11,15 @@ from bench.results.store import RunWriter
 
 
 def case(status="ok", **extra):
-    base = {"case_id": f"matmul[k=2,m=2,n=2]/fp32/eager@torch:cpu-{status}", "workload": "matmul", "params": {"m": 2, "n": 2, "k": 2},
-            "dtype": "fp32", "mode": "eager", "backend": {"name": "torch:cpu", "framework": "torch", "device": "cpu"}, "status": status}
+    base = {
+        "case_id": f"matmul[k=2,m=2,n=2]/fp32/eager@torch:cpu-{status}",
+        "workload": "matmul",
+        "params": {"m": 2, "n": 2, "k": 2},
+        "dtype": "fp32",
+        "mode": "eager",
+        "backend": {"name": "torch:cpu", "framework": "torch", "device": "cpu"},
+        "status": status,
+    }
     if status == "ok":
         base["timing"] = {"samples": [1.0, 2.0, 3.0], "median": 2.0}
     base.update(extra)
@@ -51,16 +58,19 @@ def test_truncated_last_line_of_partial_file_is_dropped(tmp_path):
     assert doc.status == "incomplete" and len(doc.cases) == 1
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda d: d.pop("schema_version"), "'schema_version': missing"),
-    (lambda d: d.update(schema_version=99), "'schema_version': 99 is not supported"),
-    (lambda d: d["cases"][0].pop("timing"), "'cases[0]': an ok case needs a timing with samples"),
-    (lambda d: d["cases"][0]["timing"]["samples"].append("fast"), "'cases[0].timing.samples[3]': expected a number, got 'fast'"),
-    (lambda d: d["cases"][0].pop("status"), "'cases[0].status': missing"),
-    (lambda d: d["cases"][0].update(status="fast"), "'cases[0].status': 'fast' is not one of"),
-    (lambda d: d["cases"][0]["timing"].update(samples=[]), "'cases[0].timing.samples'"),
-    (lambda d: d.update(cases={}), "'cases': expected a list"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda d: d.pop("schema_version"), "'schema_version': missing"),
+        (lambda d: d.update(schema_version=99), "'schema_version': 99 is not supported"),
+        (lambda d: d["cases"][0].pop("timing"), "'cases[0]': an ok case needs a timing with samples"),
+        (lambda d: d["cases"][0]["timing"]["samples"].append("fast"), "'cases[0].timing.samples[3]': expected a number, got 'fast'"),
+        (lambda d: d["cases"][0].pop("status"), "'cases[0].status': missing"),
+        (lambda d: d["cases"][0].update(status="fast"), "'cases[0].status': 'fast' is not one of"),
+        (lambda d: d["cases"][0]["timing"].update(samples=[]), "'cases[0].timing.samples'"),
+        (lambda d: d.update(cases={}), "'cases': expected a list"),
+    ],
+)
 def test_bad_documents_name_file_and_field(tmp_path, mutate, field):
     doc = {"schema_version": 1, "run_id": "r", "started_at": "t", "environment": {}, "cases": [case()]}
     mutate(doc)
@@ -74,7 +84,7 @@ def test_bad_documents_name_file_and_field(tmp_path, mutate, field):
 def test_not_json_and_missing_path(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("{not json")
-    with pytest.raises(ResultsError, match="broken.json: not valid JSON at line 1"):
+    with pytest.raises(ResultsError, match=r"broken\.json: not valid JSON at line 1"):
         read_run(path)
     with pytest.raises(ResultsError, match="no such file"):
         load(tmp_path / "missing")

@@ -62,8 +62,12 @@ def children_workers(pid: int) -> list[int]:
 
 def start_slow_run(tmp_path: Path, out: Path) -> subprocess.Popen:
     """A torch:cpu run whose four cases take about a second each, in the background."""
-    return subprocess.Popen(cli("run", "--suite", str(write_suite(tmp_path, budget=1.0)), "--backend", "torch:cpu", "--out", str(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cli("run", "--suite", str(write_suite(tmp_path, budget=1.0)), "--backend", "torch:cpu", "--out", str(out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_cases(out_dir: Path, count: int, timeout: float = 120) -> None:
@@ -128,8 +132,22 @@ def test_sigkilled_worker_costs_one_case(tmp_path):
 
 def test_hanging_case_times_out_and_the_run_goes_on(tmp_path):
     out = tmp_path / "r"
-    done = subprocess.run(cli("run", "--suite", str(write_suite(tmp_path, budget=30.0, max_samples=10**9)), "--backend", "torch:cpu",
-                              "--timeout", "3", "--out", str(out)), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        cli(
+            "run",
+            "--suite",
+            str(write_suite(tmp_path, budget=30.0, max_samples=10**9)),
+            "--backend",
+            "torch:cpu",
+            "--timeout",
+            "3",
+            "--out",
+            str(out),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     cases = final_run(out).cases
     assert [c.status for c in cases] == ["timeout"] * 4
@@ -169,9 +187,14 @@ def test_partial_file_of_a_killed_run_is_loadable(tmp_path):
 
 def test_worker_under_another_interpreter(tmp_path):
     out = tmp_path / "r"
-    done = subprocess.run(cli("run", "--suite", str(write_suite(tmp_path)), "--backend", "torch:cpu", "--python", f"torch={sys.executable}",
-                              "--out", str(out)), capture_output=True, text=True, timeout=300, cwd=tmp_path.parent,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    done = subprocess.run(
+        cli("run", "--suite", str(write_suite(tmp_path)), "--backend", "torch:cpu", "--python", f"torch={sys.executable}", "--out", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path.parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     run = final_run(out)
     assert run.environment.frameworks["torch:cpu"].executable == sys.executable

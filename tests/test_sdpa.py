@@ -96,14 +96,17 @@ def test_figures_and_canary():
     assert all(np.array_equal(a, a.astype(np.float16).astype(np.float32)) for a in inputs.values())
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"bhld": [1, 2, 3]}, "bhld must be"),
-    ({"b": 1, "h": 2, "l": 8}, "missing parameter"),
-    ({"bhld": [1, 2, 0, 8]}, "l must be a positive integer"),
-    ({"bhld": [1, 2, 8, 8], "causal": "yes"}, "causal must be true or false"),
-    ({"bhld": [1, 2, 8, 8], "variant": "flash"}, "variant must be one of"),
-    ({"bhld": [1, 2, 8, 8], "heads": 4}, "unknown parameter"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"bhld": [1, 2, 3]}, "bhld must be"),
+        ({"b": 1, "h": 2, "l": 8}, "missing parameter"),
+        ({"bhld": [1, 2, 0, 8]}, "l must be a positive integer"),
+        ({"bhld": [1, 2, 8, 8], "causal": "yes"}, "causal must be true or false"),
+        ({"bhld": [1, 2, 8, 8], "variant": "flash"}, "variant must be one of"),
+        ({"bhld": [1, 2, 8, 8], "heads": 4}, "unknown parameter"),
+    ],
+)
 def test_bad_params_name_the_parameter(bad, message):
     with pytest.raises(ValueError, match=message):
         SPEC.normalize(bad)
@@ -152,9 +155,15 @@ def test_results_say_which_path_is_not_fused():
     assert "xla" in jax_info["path"] and jax_info["fused"] is False
 
 
-@pytest.mark.parametrize("framework, words", [
-    ("jax", "needs CUDA"), ("torch", "picks its kernel"), ("tensorflow", "no fused"), ("mlx", "picks cuDNN"),
-])
+@pytest.mark.parametrize(
+    "framework, words",
+    [
+        ("jax", "needs CUDA"),
+        ("torch", "picks its kernel"),
+        ("tensorflow", "no fused"),
+        ("mlx", "picks cuDNN"),
+    ],
+)
 def test_cudnn_variant_off_cuda_is_unsupported_with_a_reason(framework, words):
     record = run(framework, "bf16", variant="cudnn")
     assert record.status == "unsupported" and words in record.reason

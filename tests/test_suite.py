@@ -36,17 +36,20 @@ def test_good_suite_expands_grid(tmp_path):
     assert {c.dtype for c in suite.cases} == {"fp32", "bf16"}
 
 
-@pytest.mark.parametrize("text, key, problem", [
-    (GOOD.replace('"torch:cpu"', '"torch:tpu"'), "backends[0]", "unknown device 'tpu'"),
-    (GOOD.replace('"torch:cpu"', '"paddle:cpu"'), "backends[0]", "unknown framework 'paddle'"),
-    (GOOD.replace('name = "matmul"', 'name = "matmull"'), "workload[0].name", "unknown workload 'matmull'"),
-    (GOOD.replace('"bf16"]', '"fp8"]'), "workload[0].dtypes", "unknown value 'fp8'"),
-    (GOOD.replace('"compiled"]', '"jit"]'), "workload[0].modes", "unknown value 'jit'"),
-    (GOOD.replace("[8, 8, 8]", "[8, 8]"), "workload[0].grid", "mnk must be [m, n, k]"),
-    (GOOD.replace("min_samples = 3", "min_samples = 'x'"), "timing.min_samples", "expected a int"),
-    (GOOD + "\nextra = 1\n", "extra", "unknown"),
-    (GOOD.replace("grid =", "grids ="), "workload[0].grids", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "text, key, problem",
+    [
+        (GOOD.replace('"torch:cpu"', '"torch:tpu"'), "backends[0]", "unknown device 'tpu'"),
+        (GOOD.replace('"torch:cpu"', '"paddle:cpu"'), "backends[0]", "unknown framework 'paddle'"),
+        (GOOD.replace('name = "matmul"', 'name = "matmull"'), "workload[0].name", "unknown workload 'matmull'"),
+        (GOOD.replace('"bf16"]', '"fp8"]'), "workload[0].dtypes", "unknown value 'fp8'"),
+        (GOOD.replace('"compiled"]', '"jit"]'), "workload[0].modes", "unknown value 'jit'"),
+        (GOOD.replace("[8, 8, 8]", "[8, 8]"), "workload[0].grid", "mnk must be [m, n, k]"),
+        (GOOD.replace("min_samples = 3", "min_samples = 'x'"), "timing.min_samples", "expected a int"),
+        (GOOD + "\nextra = 1\n", "extra", "unknown"),
+        (GOOD.replace("grid =", "grids ="), "workload[0].grids", "unknown key"),
+    ],
+)
 def test_bad_suite_names_file_key_and_problem(tmp_path, text, key, problem):
     path = write(tmp_path, text)
     with pytest.raises(SuiteError) as info:

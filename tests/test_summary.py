@@ -8,8 +8,18 @@ from bench.summary import summary_table
 
 def case(backend, status, label="matmul[k=8,m=8,n=8]/fp32/eager", **extra):
     framework, _, device = backend.partition(":")
-    return CaseRecord.from_dict({"case_id": f"{label}@{backend}", "workload": "matmul", "params": {}, "dtype": "fp32", "mode": "eager",
-                                 "backend": {"name": backend, "framework": framework, "device": device}, "status": status, **extra})
+    return CaseRecord.from_dict(
+        {
+            "case_id": f"{label}@{backend}",
+            "workload": "matmul",
+            "params": {},
+            "dtype": "fp32",
+            "mode": "eager",
+            "backend": {"name": backend, "framework": framework, "device": device},
+            "status": status,
+            **extra,
+        }
+    )
 
 
 def render(cases):
@@ -19,11 +29,18 @@ def render(cases):
 
 
 def test_unavailable_backend_is_one_row_and_labels_keep_their_brackets():
-    cases = [case("torch:cuda", "unavailable", reason="no CUDA device"),
-             case("torch:cuda", "unavailable", label="matmul[k=16,m=16,n=16]/fp32/eager", reason="no CUDA device"),
-             case("torch:cpu", "ok", timing={"samples": [0.0019, 0.002, 0.0021]}, correctness={"rel_error": 1e-7, "tolerance": 2e-5, "passed": True},
-                  gflops=12.5,
-                  notes=["overhead-bound: twice the work took 1.01x the time"])]
+    cases = [
+        case("torch:cuda", "unavailable", reason="no CUDA device"),
+        case("torch:cuda", "unavailable", label="matmul[k=16,m=16,n=16]/fp32/eager", reason="no CUDA device"),
+        case(
+            "torch:cpu",
+            "ok",
+            timing={"samples": [0.0019, 0.002, 0.0021]},
+            correctness={"rel_error": 1e-7, "tolerance": 2e-5, "passed": True},
+            gflops=12.5,
+            notes=["overhead-bound: twice the work took 1.01x the time"],
+        ),
+    ]
     text = render(cases)
     assert text.count("no CUDA device") == 1 and "(2 cases)" in text
     assert "matmul[k=8,m=8,n=8]/fp32/eager" in text  # rich markup would otherwise eat [k=8,...]

@@ -200,13 +200,16 @@ def test_weights_are_deterministic_and_activations_stay_order_one():
 # -- spec -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"size": 320}, "missing parameter"),
-    ({"size": 300, "batch": 1}, "size must be a multiple of 32"),
-    ({"size": 320, "batch": 0}, "batch must be a positive integer"),
-    ({"size": 320.0, "batch": 1}, "size must be a positive integer"),
-    ({"size": 320, "batch": 1, "classes": 3}, "unknown parameter"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"size": 320}, "missing parameter"),
+        ({"size": 300, "batch": 1}, "size must be a multiple of 32"),
+        ({"size": 320, "batch": 0}, "batch must be a positive integer"),
+        ({"size": 320.0, "batch": 1}, "size must be a positive integer"),
+        ({"size": 320, "batch": 1, "classes": 3}, "unknown parameter"),
+    ],
+)
 def test_bad_params_name_the_parameter(bad, message):
     with pytest.raises(ValueError, match=message):
         SPEC.normalize(bad)

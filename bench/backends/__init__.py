@@ -57,8 +57,9 @@ def adapter_class(framework: str) -> type[Adapter]:
     classes = _load()[0]
     if framework not in classes:
         broken = plugin_errors().get(framework)
-        raise ValueError(f"backend plug-in {framework!r} failed to load: {broken}" if broken
-                         else f"unknown framework {framework!r} (known: {', '.join(classes)})")
+        raise ValueError(
+            f"backend plug-in {framework!r} failed to load: {broken}" if broken else f"unknown framework {framework!r} (known: {', '.join(classes)})"
+        )
     return classes[framework]
 
 
@@ -88,6 +89,18 @@ def parse_backend(text: str) -> BackendName:
 
 
 __all__ = [
-    "Adapter", "BackendName", "BackendUnavailable", "DeviceInfo", "Timer", "Unsupported", "adapter_class",
-    "adapter_classes", "adapter_reference", "all_backends", "frameworks", "parse_backend", "plugin_errors", "wall_timer",
+    "Adapter",
+    "BackendName",
+    "BackendUnavailable",
+    "DeviceInfo",
+    "Timer",
+    "Unsupported",
+    "adapter_class",
+    "adapter_classes",
+    "adapter_reference",
+    "all_backends",
+    "frameworks",
+    "parse_backend",
+    "plugin_errors",
+    "wall_timer",
 ]

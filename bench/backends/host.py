@@ -21,7 +21,7 @@ def sysctl(name: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def cpu_model_name() -> str:
-    """"Apple M3 Max", "Intel(R) Xeon(R) ...", or the best the OS tells."""
+    """ "Apple M3 Max", "Intel(R) Xeon(R) ...", or the best the OS tells."""
     brand = sysctl("machdep.cpu.brand_string")
     if brand:
         return brand

@@ -150,4 +150,3 @@ class JaxAdapter(Adapter):
 
     def is_oom(self, exc: BaseException) -> bool:
         return super().is_oom(exc) or "RESOURCE_EXHAUSTED" in str(exc)
-

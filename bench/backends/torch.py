@@ -62,7 +62,11 @@ class TorchAdapter(Adapter):
         if device == "cuda" and not cuda_ok:
             raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
         if device == "mps" and not mps_ok:
-            why = "this torch build has no MPS support" if not torch.backends.mps.is_built() else "MPS not available (needs Apple silicon and macOS >= 14)"
+            why = (
+                "this torch build has no MPS support"
+                if not torch.backends.mps.is_built()
+                else "MPS not available (needs Apple silicon and macOS >= 14)"
+            )
             raise BackendUnavailable(why)
         if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1" and os.environ.get("SILICONBENCH_PROFILE_MPS_FALLBACK") != "1":
             # A missing op would silently run on the CPU and be timed as MPS. Only the profiling child
@@ -90,8 +94,7 @@ class TorchAdapter(Adapter):
         if self.device == "cuda":
             props = torch.cuda.get_device_properties(0)
             name = props.name
-            extra.update(sm=f"{props.major}.{props.minor}", multiprocessors=props.multi_processor_count,
-                         memory_bytes=props.total_memory)
+            extra.update(sm=f"{props.major}.{props.minor}", multiprocessors=props.multi_processor_count, memory_bytes=props.total_memory)
         elif self.device == "mps":
             name = cpu_model_name()  # the GPU is part of the chip: "Apple M3 Max"
             extra["recommended_max_memory"] = torch.mps.recommended_max_memory()
@@ -185,4 +188,3 @@ class TorchAdapter(Adapter):
         if oom_type is not None and isinstance(exc, oom_type):
             return True
         return super().is_oom(exc) or "MPS backend out of memory" in str(exc)
-

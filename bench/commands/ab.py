@@ -45,8 +45,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--a-root", metavar="DIR", help="checkout whose bench package A's workers import (default: this one)")
     parser.add_argument("--b-root", metavar="DIR", help="checkout whose bench package B's workers import (default: this one)")
     add_selection_arguments(parser, "quick")
-    parser.add_argument("--stages", default=",".join(map(str, DEFAULT_STAGES)),
-                        help="rounds after which undecided cases are decided (default 10,20,40)")
+    parser.add_argument(
+        "--stages", default=",".join(map(str, DEFAULT_STAGES)), help="rounds after which undecided cases are decided (default 10,20,40)"
+    )
     parser.add_argument("--no-confirm", action="store_true", help="fail on a first-pass regression without the confirming re-run")
     parser.add_argument("--out", default="results/ab", help="folder for the raw rounds (default results/ab)")
     parser.add_argument("--allow-tf32", action="store_true", help="allow TF32 for fp32 matmul/conv in every framework")
@@ -68,16 +69,23 @@ def run(args) -> int:
         stages = parse_stages(args.stages)
     except ValueError as exc:
         raise UsageError(f"--stages: {exc}") from None
-    arms = {BASELINE_ARM: same_interpreter(resolve_interpreter(args.a, "--a")),
-            CANDIDATE_ARM: same_interpreter(resolve_interpreter(args.b, "--b"))}
+    arms = {BASELINE_ARM: same_interpreter(resolve_interpreter(args.a, "--a")), CANDIDATE_ARM: same_interpreter(resolve_interpreter(args.b, "--b"))}
     arm_env = {BASELINE_ARM: checkout_env(args.a_root, "--a-root"), CANDIDATE_ARM: checkout_env(args.b_root, "--b-root")}
     suite, work = selected_work(args)
     session = new_run_id()
     out_dir = Path(args.out) / session
     console = Console(stderr=True)
     header = rounds_header(suite, work, args, ab_session=session, ab_roots={"A": args.a_root, "B": args.b_root})
-    runner = RoundRunner(arms, RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout), suite.timing, out_dir, header,
-                         seed=args.seed, on_event=lambda msg: console.print(msg, markup=False), arm_env=arm_env)
+    runner = RoundRunner(
+        arms,
+        RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout),
+        suite.timing,
+        out_dir,
+        header,
+        seed=args.seed,
+        on_event=lambda msg: console.print(msg, markup=False),
+        arm_env=arm_env,
+    )
     labels = (f"A: {args.a}" + (f" ({args.a_root})" if args.a_root else ""), f"B: {args.b}" + (f" ({args.b_root})" if args.b_root else ""))
     try:
         outcome = run_ab(runner, work, AbSettings(stages, confirm=not args.no_confirm, **settings), labels=labels)

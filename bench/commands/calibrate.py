@@ -54,8 +54,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pool-rounds", type=int, default=40, help="A/A rounds to measure (default 40)")
     parser.add_argument("--stages", default="5,10", help="round pairs after which the simulated gate decides (default 5,10)")
     parser.add_argument("--trials", type=int, default=200, help="simulated suite runs (default 200)")
-    parser.add_argument("--inject-slowdown", default="10%", metavar="PCT",
-                        help="slowdown injected into the candidate's samples to measure detection (default 10%%)")
+    parser.add_argument(
+        "--inject-slowdown", default="10%", metavar="PCT", help="slowdown injected into the candidate's samples to measure detection (default 10%%)"
+    )
     parser.add_argument("--no-confirm", action="store_true", help="simulate the gate without its confirming re-run")
     parser.add_argument("--from-pool", metavar="DIR", help="re-simulate from a stored pool (a previous calibration's folder) instead of measuring")
     parser.add_argument("--out", default="results/calibration", help="folder for the measured rounds (default results/calibration)")
@@ -93,24 +94,38 @@ def _measured_pool(args, console: Console) -> tuple[dict, dict, Path]:
     suite, work = selected_work(args)
     out = Path(args.out) / new_run_id()
     header = rounds_header(suite, work, args, calibration=True)
-    runner = RoundRunner({POOL_ARM: same_interpreter(resolve_interpreter(args.interpreter, "--interpreter"))},
-                         RunOptions(case_timeout_s=args.timeout), suite.timing, out, header, args.seed,
-                         on_event=lambda msg: console.print(msg, markup=False))
+    runner = RoundRunner(
+        {POOL_ARM: same_interpreter(resolve_interpreter(args.interpreter, "--interpreter"))},
+        RunOptions(case_timeout_s=args.timeout),
+        suite.timing,
+        out,
+        header,
+        args.seed,
+        on_event=lambda msg: console.print(msg, markup=False),
+    )
     pool, excluded = collect_pool(runner, work, args.pool_rounds)
     return pool, excluded, out
 
 
 def _table(result: CalibrationResult) -> Table:
     s = result.settings
-    table = Table(title=f"gate calibration: {result.pool_rounds} A/A rounds, {s.trials} simulated suite runs",
-                  caption=f"threshold {s.threshold * 100:g}%, {s.confidence * 100:g}% CI, stages {s.stages} pairs, "
-                          f"confirmation {'on' if s.confirm else 'off'}, injected slowdown +{s.slowdown * 100:g}%")
+    table = Table(
+        title=f"gate calibration: {result.pool_rounds} A/A rounds, {s.trials} simulated suite runs",
+        caption=f"threshold {s.threshold * 100:g}%, {s.confidence * 100:g}% CI, stages {s.stages} pairs, "
+        f"confirmation {'on' if s.confirm else 'off'}, injected slowdown +{s.slowdown * 100:g}%",
+    )
     for column in ("case", "σ round", "rounds for ±3.5%", "false alarm 1st", "false alarm", "detected 1st", "detected"):
         table.add_column(column, justify="left" if column == "case" else "right", overflow="fold")
     for c in result.cases:
-        table.add_row(escape(c.case_id), f"{c.sigma_round * 100:.2f}%", str(c.rounds_for_budget),
-                      f"{c.false_alarm_first.value * 100:.1f}%", f"{c.false_alarm.value * 100:.1f}%",
-                      f"{c.detection_first.value * 100:.1f}%", f"{c.detection.value * 100:.1f}%")
+        table.add_row(
+            escape(c.case_id),
+            f"{c.sigma_round * 100:.2f}%",
+            str(c.rounds_for_budget),
+            f"{c.false_alarm_first.value * 100:.1f}%",
+            f"{c.false_alarm.value * 100:.1f}%",
+            f"{c.detection_first.value * 100:.1f}%",
+            f"{c.detection.value * 100:.1f}%",
+        )
     return table
 
 
@@ -128,14 +143,34 @@ def _summary(result: CalibrationResult) -> list[str]:
 def to_dict(result: CalibrationResult, pool_dir: Path) -> dict:
     s = result.settings
     return {
-        "pool": str(pool_dir), "pool_rounds": result.pool_rounds,
-        "settings": {"stages": list(s.stages), "trials": s.trials, "slowdown": s.slowdown, "threshold": s.threshold,
-                     "confidence": s.confidence, "resamples": s.n_resamples, "seed": s.seed, "confirm": s.confirm},
-        "suite_false_alarm": result.suite_false_alarm.to_dict(), "suite_false_alarm_first": result.suite_false_alarm_first.to_dict(),
-        "case_false_alarm": result.case_false_alarm.to_dict(), "detection": result.detection.to_dict(),
-        "cases": [{"case_id": c.case_id, "sigma_round": c.sigma_round, "rounds_for_budget": c.rounds_for_budget,
-                   "false_alarm_first": c.false_alarm_first.to_dict(), "false_alarm": c.false_alarm.to_dict(),
-                   "detection_first": c.detection_first.to_dict(), "detection": c.detection.to_dict()} for c in result.cases],
+        "pool": str(pool_dir),
+        "pool_rounds": result.pool_rounds,
+        "settings": {
+            "stages": list(s.stages),
+            "trials": s.trials,
+            "slowdown": s.slowdown,
+            "threshold": s.threshold,
+            "confidence": s.confidence,
+            "resamples": s.n_resamples,
+            "seed": s.seed,
+            "confirm": s.confirm,
+        },
+        "suite_false_alarm": result.suite_false_alarm.to_dict(),
+        "suite_false_alarm_first": result.suite_false_alarm_first.to_dict(),
+        "case_false_alarm": result.case_false_alarm.to_dict(),
+        "detection": result.detection.to_dict(),
+        "cases": [
+            {
+                "case_id": c.case_id,
+                "sigma_round": c.sigma_round,
+                "rounds_for_budget": c.rounds_for_budget,
+                "false_alarm_first": c.false_alarm_first.to_dict(),
+                "false_alarm": c.false_alarm.to_dict(),
+                "detection_first": c.detection_first.to_dict(),
+                "detection": c.detection.to_dict(),
+            }
+            for c in result.cases
+        ],
         "excluded": result.excluded,
     }
 

@@ -43,8 +43,15 @@ def parse_pythons(values: list[str] | None) -> dict[str, str]:
 
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--allow-tf32", action="store_true", help="allow TF32 for fp32 matmul/conv in every framework (default: IEEE fp32 everywhere)")
-    parser.add_argument("--python", action="append", metavar="FRAMEWORK=PATH", help="run FRAMEWORK's worker under another interpreter (PATH, or tox:ENV)")
-    parser.add_argument("--unsafe-no-sync", action="store_true",
-                        help="testing only: remove device synchronisation from timing, to show that the sync canary catches it")
+    parser.add_argument(
+        "--allow-tf32", action="store_true", help="allow TF32 for fp32 matmul/conv in every framework (default: IEEE fp32 everywhere)"
+    )
+    parser.add_argument(
+        "--python", action="append", metavar="FRAMEWORK=PATH", help="run FRAMEWORK's worker under another interpreter (PATH, or tox:ENV)"
+    )
+    parser.add_argument(
+        "--unsafe-no-sync",
+        action="store_true",
+        help="testing only: remove device synchronisation from timing, to show that the sync canary catches it",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")

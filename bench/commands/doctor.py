@@ -39,8 +39,12 @@ def run(args) -> int:
     for backend, hello in zip(backends, hellos):
         if hello.get("available"):
             versions = ", ".join(f"{k} {v}" for k, v in (hello.get("versions") or {}).items())
-            table.add_row(escape(backend.name), "[green]available[/]", escape(hello["device"]["device_name"]),
-                          escape(f"{versions} (python {hello.get('python')})"))
+            table.add_row(
+                escape(backend.name),
+                "[green]available[/]",
+                escape(hello["device"]["device_name"]),
+                escape(f"{versions} (python {hello.get('python')})"),
+            )
         else:
             reason = hello.get("reason", "unknown")
             cls = classes[backend.framework]

@@ -51,8 +51,14 @@ def run(args) -> int:
     options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
     console = Console(stderr=True)
     outcome = run_nightly(
-        suite, args.results, options, settings, args.baseline_runs, args.confirm_rounds,
-        parse_backends(args.backend), validate_workloads(args.workload),
+        suite,
+        args.results,
+        options,
+        settings,
+        args.baseline_runs,
+        args.confirm_rounds,
+        parse_backends(args.backend),
+        validate_workloads(args.workload),
         on_record=lambda rec: console.print(f"{rec.status:>11}  {rec.case_id}", markup=False),
         on_event=lambda msg: console.print(msg, markup=False),
     )

@@ -40,7 +40,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--suite", default="quick", help="suite whose cases of W are profiled (default: quick)")
     parser.add_argument("--out", default="results", help="folder for the run file and its profile artifacts (default: results)")
     parser.add_argument("--calls", type=int, metavar="N", help="profiled calls per case (default: enough for ~0.3 s, at most 200)")
-    parser.add_argument("--xctrace", action="store_true", help="torch on macOS: record a Metal System Trace with os_signpost (xcrun xctrace) and export its signpost intervals")
+    parser.add_argument(
+        "--xctrace",
+        action="store_true",
+        help="torch on macOS: record a Metal System Trace with os_signpost (xcrun xctrace) and export its signpost intervals",
+    )
     parser.add_argument("--metal-capture", action="store_true", help="torch:mps: also write a .gputrace (MTL_CAPTURE_ENABLED=1)")
     parser.add_argument("--mps-mode", default="interval", choices=["interval", "event", "interval,event"], help="torch.mps.profiler signpost mode")
     parser.add_argument("--mps-no-wait", action="store_true", help="torch.mps.profiler without wait_until_completed (ops share command buffers)")
@@ -59,8 +63,14 @@ def select_cases(workload: str, suite: suites.Suite, text: str | None) -> list[C
 def profile_options(args) -> ProfileOptions:
     if args.calls is not None and args.calls < 1:
         raise UsageError(f"--calls: must be a positive integer, got {args.calls}")
-    return ProfileOptions(calls=args.calls, xctrace=args.xctrace, metal_capture=args.metal_capture, mps_mode=args.mps_mode,
-                          mps_wait=not args.mps_no_wait, timeout_s=max(args.timeout, 60.0))
+    return ProfileOptions(
+        calls=args.calls,
+        xctrace=args.xctrace,
+        metal_capture=args.metal_capture,
+        mps_mode=args.mps_mode,
+        mps_wait=not args.mps_no_wait,
+        timeout_s=max(args.timeout, 60.0),
+    )
 
 
 def summary_table(title: str, summary: ProfileSummary, top: int = 8) -> Table:
@@ -68,14 +78,29 @@ def summary_table(title: str, summary: ProfileSummary, top: int = 8) -> Table:
     coverage = summary.coverage
     caption = f"{summary.tool}: {summary.calls} calls, {format_seconds(summary.case_time_s)}/call"
     table = Table(title=escape(title), caption=escape(caption + (f", coverage {coverage:.0%}" if coverage is not None else "")))
-    for column, justify in (("op", "left"), ("device", "left"), ("count", "right"), ("total", "right"), ("mean", "right"), ("share", "right"), ("fallback", "left")):
-        table.add_column(column, justify=justify, overflow="fold")
+    for column, justify in (
+        ("op", "left"),
+        ("device", "left"),
+        ("count", "right"),
+        ("total", "right"),
+        ("mean", "right"),
+        ("share", "right"),
+        ("fallback", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     ops = summary.sorted_ops()
     shown = ops[:top] + [op for op in ops[top:] if op.fallback]
     for op in shown:
         share = summary.share(op.total_s)
-        table.add_row(escape(op.name[:90]), op.device, str(op.count), format_seconds(op.total_s), format_seconds(op.mean_s),
-                      f"{share:.1%}" if share is not None else "", "[bold red]CPU fallback[/]" if op.fallback else "")
+        table.add_row(
+            escape(op.name[:90]),
+            op.device,
+            str(op.count),
+            format_seconds(op.total_s),
+            format_seconds(op.mean_s),
+            f"{share:.1%}" if share is not None else "",
+            "[bold red]CPU fallback[/]" if op.fallback else "",
+        )
     for copy in summary.copies:
         table.add_row(f"copy {copy.direction}", "", str(copy.count), format_seconds(copy.total_s), "", "", f"{copy.bytes} bytes")
     return table
@@ -83,7 +108,7 @@ def summary_table(title: str, summary: ProfileSummary, top: int = 8) -> Table:
 
 def run(args) -> int:
     validate_workloads([args.workload])
-    backends = parse_backends([args.backend])
+    backends = parse_backends([args.backend]) or []
     if len(backends) != 1:
         raise UsageError(f"--backend: profile one backend at a time, got {args.backend!r}")
     suite = suites.load(args.suite)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from bench import suite as suites
 from bench import workloads
@@ -43,11 +43,12 @@ def run(args) -> int:
     suite = suites.load(args.suite)
     backends = parse_backends(args.backend)
     selected = validate_workloads(args.workload)
-    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python),
-                         unsafe_no_sync=args.unsafe_no_sync)
+    options = RunOptions(
+        allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), unsafe_no_sync=args.unsafe_no_sync
+    )
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def on_backend(name: str, count: int) -> None:
         tasks[name] = progress.add_task(name, total=count)

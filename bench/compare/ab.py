@@ -72,8 +72,13 @@ def sequential(runner: RoundRunner, phase: str, plan: Plan, settings: AbSettings
             for case in pending[backend]:
                 cid = case.case_id(backend.name)
                 results[cid] = compare_case(
-                    sides[BASELINE_ARM].get(cid), sides[CANDIDATE_ARM].get(cid), settings.threshold,
-                    settings.confidence, settings.n_resamples, settings.seed, paired=True,
+                    sides[BASELINE_ARM].get(cid),
+                    sides[CANDIDATE_ARM].get(cid),
+                    settings.threshold,
+                    settings.confidence,
+                    settings.n_resamples,
+                    settings.seed,
+                    paired=True,
                 )
                 if results[cid].kind == INCONCLUSIVE:
                     undecided.append(case)
@@ -96,13 +101,17 @@ def run_ab(runner: RoundRunner, plan: Plan, settings: AbSettings, labels: tuple[
         for cid in flagged:
             apply_confirmation(gate[cid], confirm[cid])
     results = sorted(gate.values(), key=lambda r: (KINDS.index(r.kind), r.case_id))
-    comparison = Comparison(results, settings.threshold, settings.confidence, labels[0], labels[1],
-                            settings.n_resamples, settings.seed)
+    comparison = Comparison(results, settings.threshold, settings.confidence, labels[0], labels[1], settings.n_resamples, settings.seed)
     comparison.notes.extend(method_notes(results))
     comparison.notes.append(
         f"A/B interleaved in one job: {runner.rounds_run.get('gate', 0)} round(s) (stages {', '.join(map(str, settings.stages))}), "
-        + (f"{len(flagged)} flagged case(s) re-run for confirmation ({runner.rounds_run.get('confirm', 0)} round(s))."
-           if flagged and settings.confirm else "no confirmation re-run needed." if settings.confirm else "confirmation disabled.")
+        + (
+            f"{len(flagged)} flagged case(s) re-run for confirmation ({runner.rounds_run.get('confirm', 0)} round(s))."
+            if flagged and settings.confirm
+            else "no confirmation re-run needed."
+            if settings.confirm
+            else "confirmation disabled."
+        )
         + f" Raw rounds: {runner.out_dir}"
     )
     return AbOutcome(comparison, gate, confirm, dict(runner.rounds_run))

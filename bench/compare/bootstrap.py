@@ -50,8 +50,14 @@ class RatioEstimate:
         return f"{pct(self.ratio)} (CI {pct(self.low)} … {pct(self.high)}, {self.rounds[0]}/{self.rounds[1]} rounds)"
 
     def to_dict(self) -> dict:
-        return {"ratio": self.ratio, "low": self.low, "high": self.high, "confidence": self.confidence,
-                "rounds": list(self.rounds), "method": self.method}
+        return {
+            "ratio": self.ratio,
+            "low": self.low,
+            "high": self.high,
+            "confidence": self.confidence,
+            "rounds": list(self.rounds),
+            "method": self.method,
+        }
 
 
 def pooled_median(rounds: Rounds) -> float:
@@ -88,8 +94,11 @@ class _Pool:
         for start in range(0, len(draws), step):
             idx = draws[start : start + step]
             rows = len(idx)
-            counts = np.bincount((idx + self.n_groups * np.arange(rows)[:, None]).ravel(),
-                                 minlength=rows * self.n_groups).reshape(rows, self.n_groups).astype(np.int32)
+            counts = (
+                np.bincount((idx + self.n_groups * np.arange(rows)[:, None]).ravel(), minlength=rows * self.n_groups)
+                .reshape(rows, self.n_groups)
+                .astype(np.int32)
+            )
             cum = np.cumsum(counts[:, self.groups], axis=1, dtype=np.int32)  # (rows, N): positions covered so far
             total = cum[:, -1:]
             lower = (cum <= (total - 1) // 2).sum(axis=1)  # first sorted value past the lower middle

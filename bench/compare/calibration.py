@@ -142,8 +142,9 @@ def _split(n_rounds: int, s: CalibrationSettings, rng: np.random.Generator) -> l
     return [pairs[i] for i in order[: s.pairs_needed]]
 
 
-def _outcome(rounds: list[np.ndarray], pairs: list[tuple[int, int]], factor: float, s: CalibrationSettings,
-             rng: np.random.Generator) -> tuple[bool, bool]:
+def _outcome(
+    rounds: list[np.ndarray], pairs: list[tuple[int, int]], factor: float, s: CalibrationSettings, rng: np.random.Generator
+) -> tuple[bool, bool]:
     """(flagged by the first pass, confirmed by the re-run) for one case and one split."""
     half = max(s.stages)
 
@@ -163,8 +164,10 @@ def simulate(pool: dict[str, list[np.ndarray]], s: CalibrationSettings, excluded
         raise ValueError("calibration pool is empty: no case was ok in every round")
     n_rounds = len(next(iter(pool.values())))
     if n_rounds // 2 < s.pairs_needed:
-        raise ValueError(f"the pool has {n_rounds // 2} round pairs; stages up to {max(s.stages)} "
-                         f"{'with confirmation ' if s.confirm else ''}need {s.pairs_needed} pairs ({2 * s.pairs_needed} rounds)")
+        raise ValueError(
+            f"the pool has {n_rounds // 2} round pairs; stages up to {max(s.stages)} "
+            f"{'with confirmation ' if s.confirm else ''}need {s.pairs_needed} pairs ({2 * s.pairs_needed} rounds)"
+        )
     split_rng = np.random.default_rng(s.seed)
     counts = {cid: np.zeros(4, dtype=int) for cid in pool}  # fa first, fa confirmed, det first, det confirmed
     suite_fa = suite_fa_first = 0
@@ -180,8 +183,5 @@ def simulate(pool: dict[str, list[np.ndarray]], s: CalibrationSettings, excluded
             any_confirmed |= null[1]
         suite_fa_first += any_first
         suite_fa += any_confirmed
-    cases = [
-        CaseCalibration(cid, sigma_round(pool[cid]), *(Rate(int(c[i]), s.trials) for i in range(4)))
-        for cid, c in sorted(counts.items())
-    ]
+    cases = [CaseCalibration(cid, sigma_round(pool[cid]), *(Rate(int(c[i]), s.trials) for i in range(4))) for cid, c in sorted(counts.items())]
     return CalibrationResult(s, n_rounds, cases, Rate(suite_fa, s.trials), Rate(suite_fa_first, s.trials), dict(excluded or {}))

@@ -41,7 +41,8 @@ class CaseResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "case_id": self.case_id, "kind": self.kind,
+            "case_id": self.case_id,
+            "kind": self.kind,
             "baseline": {"status": self.baseline_status, "median_s": self.baseline_median, "versions": list(self.baseline_versions)},
             "candidate": {"status": self.candidate_status, "median_s": self.candidate_median, "versions": list(self.candidate_versions)},
             "estimate": self.estimate.to_dict() if self.estimate else None,
@@ -80,10 +81,14 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "baseline": self.baseline_label, "candidate": self.candidate_label,
-            "threshold": self.threshold, "confidence": self.confidence,
+            "baseline": self.baseline_label,
+            "candidate": self.candidate_label,
+            "threshold": self.threshold,
+            "confidence": self.confidence,
             "bootstrap": {"resamples": self.n_resamples, "seed": self.seed},
-            "counts": self.counts(), "failed": self.failed(), "notes": self.notes,
+            "counts": self.counts(),
+            "failed": self.failed(),
+            "notes": self.notes,
             "cases": [r.to_dict() for r in self.results],
         }
 
@@ -98,15 +103,25 @@ def _not_compared_reason(base: Side, cand: Side) -> str:
     return "; ".join(parts)
 
 
-def compare_case(base: Side | None, cand: Side | None, threshold: float, confidence: float,
-                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, paired: bool = False) -> CaseResult:
+def compare_case(
+    base: Side | None,
+    cand: Side | None,
+    threshold: float,
+    confidence: float,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    paired: bool = False,
+) -> CaseResult:
     """The result for one case_id; ``paired`` pairs rounds by their key (the ``ab`` layout)."""
     some = base or cand
     assert some is not None
     result = CaseResult(
-        some.case_id, NOT_COMPARED,
-        base.status if base else "absent", cand.status if cand else "absent",
-        base.median if base else None, cand.median if cand else None,
+        some.case_id,
+        NOT_COMPARED,
+        base.status if base else "absent",
+        cand.status if cand else "absent",
+        base.median if base else None,
+        cand.median if cand else None,
         baseline_versions=tuple(sorted(base.versions)) if base else (),
         candidate_versions=tuple(sorted(cand.versions)) if cand else (),
     )
@@ -141,9 +156,16 @@ def apply_confirmation(first: CaseResult, confirm: CaseResult) -> None:
         first.reason = f"flagged at {flagged}, but the confirming re-run said {confirm.kind}: {second}; not failing"
 
 
-def compare_sides(baseline: dict[str, Side], candidate: dict[str, Side], threshold: float = 0.05,
-                  confidence: float = 0.99, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
-                  paired: bool = False, labels: tuple[str, str] = ("baseline", "candidate")) -> Comparison:
+def compare_sides(
+    baseline: dict[str, Side],
+    candidate: dict[str, Side],
+    threshold: float = 0.05,
+    confidence: float = 0.99,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    paired: bool = False,
+    labels: tuple[str, str] = ("baseline", "candidate"),
+) -> Comparison:
     results = [
         compare_case(baseline.get(cid), candidate.get(cid), threshold, confidence, n_resamples, seed, paired)
         for cid in sorted(set(baseline) | set(candidate))

@@ -20,10 +20,26 @@ from bench.compare.comparison import (
 from bench.compare.decision import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
 from bench.summary import format_seconds
 
-ICON = {MISMATCH: "❌", REGRESSION: "🔴", INCONCLUSIVE: "🟡", IMPROVEMENT: "🟢", NO_CHANGE: "⚪",
-        NOT_COMPARED: "⚠️", BASELINE_ONLY: "➖", CANDIDATE_ONLY: "➕"}
-STYLE = {MISMATCH: "bold white on red", REGRESSION: "bold red", INCONCLUSIVE: "yellow", IMPROVEMENT: "green",
-         NO_CHANGE: "dim", NOT_COMPARED: "yellow", BASELINE_ONLY: "cyan", CANDIDATE_ONLY: "cyan"}
+ICON = {
+    MISMATCH: "❌",
+    REGRESSION: "🔴",
+    INCONCLUSIVE: "🟡",
+    IMPROVEMENT: "🟢",
+    NO_CHANGE: "⚪",
+    NOT_COMPARED: "⚠️",
+    BASELINE_ONLY: "➖",
+    CANDIDATE_ONLY: "➕",
+}
+STYLE = {
+    MISMATCH: "bold white on red",
+    REGRESSION: "bold red",
+    INCONCLUSIVE: "yellow",
+    IMPROVEMENT: "green",
+    NO_CHANGE: "dim",
+    NOT_COMPARED: "yellow",
+    BASELINE_ONLY: "cyan",
+    CANDIDATE_ONLY: "cyan",
+}
 
 
 def headline(comparison: Comparison) -> str:
@@ -47,37 +63,52 @@ def ratio_text(r: CaseResult) -> tuple[str, str]:
 
 
 def settings_line(c: Comparison) -> str:
-    return (f"threshold ±{c.threshold * 100:g}% on the ratio of medians, {c.confidence * 100:g}% bootstrap CI "
-            f"({c.n_resamples} resamples, seed {c.seed})")
+    return (
+        f"threshold ±{c.threshold * 100:g}% on the ratio of medians, {c.confidence * 100:g}% bootstrap CI ({c.n_resamples} resamples, seed {c.seed})"
+    )
 
 
 # -- terminal ------------------------------------------------------------------------------------
 
+
 def to_table(comparison: Comparison) -> Group:
     table = Table(title=f"{comparison.baseline_label} → {comparison.candidate_label}", caption=settings_line(comparison))
-    for column, justify in (("case", "left"), ("decision", "left"), ("baseline", "right"), ("candidate", "right"),
-                            ("change", "right"), ("CI", "right"), ("rounds", "right"), ("note", "left")):
-        table.add_column(column, justify=justify, overflow="fold")
+    for column, justify in (
+        ("case", "left"),
+        ("decision", "left"),
+        ("baseline", "right"),
+        ("candidate", "right"),
+        ("change", "right"),
+        ("CI", "right"),
+        ("rounds", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for r in comparison.results:
         change, ci = ratio_text(r)
         rounds = f"{r.estimate.rounds[0]}/{r.estimate.rounds[1]}" if r.estimate else ""
         table.add_row(
-            escape(r.case_id), f"[{STYLE[r.kind]}]{r.kind}[/]",
-            format_seconds(r.baseline_median) or r.baseline_status, format_seconds(r.candidate_median) or r.candidate_status,
-            change, ci, rounds, escape(r.reason[:160]),
+            escape(r.case_id),
+            f"[{STYLE[r.kind]}]{r.kind}[/]",
+            format_seconds(r.baseline_median) or r.baseline_status,
+            format_seconds(r.candidate_median) or r.candidate_status,
+            change,
+            ci,
+            rounds,
+            escape(r.reason[:160]),
         )
     style = "bold red" if comparison.failed() else "bold green"
-    parts = [table, Text(headline(comparison), style=style)]
+    parts: list[Table | Text] = [table, Text(headline(comparison), style=style)]
     parts += [Text(note, style="yellow") for note in comparison.notes]
     return Group(*parts)
 
 
 # -- Markdown ------------------------------------------------------------------------------------
 
+
 def _md(text: str) -> str:
     """Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML)."""
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\n", " ").replace("\r", " "))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ").replace("\r", " ")
 
 
 def _code(text: str) -> str:
@@ -90,8 +121,10 @@ def _timing_rows(results: list[CaseResult]) -> list[str]:
     for r in results:
         change, ci = ratio_text(r)
         rounds = f"{r.estimate.rounds[0]}/{r.estimate.rounds[1]}" if r.estimate else ""
-        rows.append(f"| {ICON[r.kind]} | {_code(r.case_id)} | {format_seconds(r.baseline_median)} | "
-                    f"{format_seconds(r.candidate_median)} | **{change}** | {ci} | {rounds} |")
+        rows.append(
+            f"| {ICON[r.kind]} | {_code(r.case_id)} | {format_seconds(r.baseline_median)} | "
+            f"{format_seconds(r.candidate_median)} | **{change}** | {ci} | {rounds} |"
+        )
     return rows
 
 
@@ -109,21 +142,28 @@ def _details(summary: str, lines: list[str]) -> list[str]:
 def to_markdown(comparison: Comparison) -> str:
     c = comparison
     verdict = "❌" if c.failed() else "✅"
-    lines = [f"## {verdict} siliconbench: {_md(headline(c))}", "",
-             f"**baseline** {_code(c.baseline_label)} → **candidate** {_code(c.candidate_label)}  ", f"{settings_line(c)}.", ""]
+    lines = [
+        f"## {verdict} siliconbench: {_md(headline(c))}",
+        "",
+        f"**baseline** {_code(c.baseline_label)} → **candidate** {_code(c.candidate_label)}  ",
+        f"{settings_line(c)}.",
+        "",
+    ]
     mismatches = c.of_kind(MISMATCH)
     if mismatches:
         lines += [f"### ❌ Candidate output mismatch ({len(mismatches)}): wrong results, never timed", "", *_status_rows(mismatches), ""]
-    for kind, title in ((REGRESSION, "🔴 Regressions"), (INCONCLUSIVE, "🟡 Inconclusive (too noisy to decide)"),
-                        (IMPROVEMENT, "🟢 Improvements")):
+    for kind, title in ((REGRESSION, "🔴 Regressions"), (INCONCLUSIVE, "🟡 Inconclusive (too noisy to decide)"), (IMPROVEMENT, "🟢 Improvements")):
         found = c.of_kind(kind)
         if found:
             lines += [f"### {title} ({len(found)})", "", *_timing_rows(found), ""]
     unchanged = c.of_kind(NO_CHANGE)
     if unchanged:
         lines += _details(f"⚪ No change ({len(unchanged)})", _timing_rows(unchanged))
-    for kind, title in ((NOT_COMPARED, "⚠️ Not compared (no timing on a side)"), (BASELINE_ONLY, "➖ Only in baseline"),
-                        (CANDIDATE_ONLY, "➕ Only in candidate")):
+    for kind, title in (
+        (NOT_COMPARED, "⚠️ Not compared (no timing on a side)"),
+        (BASELINE_ONLY, "➖ Only in baseline"),
+        (CANDIDATE_ONLY, "➕ Only in candidate"),
+    ):
         found = c.of_kind(kind)
         if found:
             lines += [f"### {title} ({len(found)})", "", *_status_rows(found), ""]
@@ -132,6 +172,7 @@ def to_markdown(comparison: Comparison) -> str:
 
 
 # -- JSON ------------------------------------------------------------------------------------------
+
 
 def to_json(comparison: Comparison) -> str:
     return json.dumps(comparison.to_dict(), indent=1)

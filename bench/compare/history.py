@@ -72,8 +72,10 @@ def rolling_baseline(history: list[Run], candidate: Run, n: int) -> tuple[list[R
         chosen = matching[-n:]
         rounds.extend(restrict(r, backend) for r in chosen)
         if chosen:
-            notes.append(f"{backend}: baseline = pooled samples of the last {len(chosen)} run(s) with the same context "
-                         f"({chosen[0].run_id} … {chosen[-1].run_id})")
+            notes.append(
+                f"{backend}: baseline = pooled samples of the last {len(chosen)} run(s) with the same context "
+                f"({chosen[0].run_id} … {chosen[-1].run_id})"
+            )
         else:
             other = sum(1 for r in earlier if backend in backends_of(r))
             why = f"{other} earlier run(s) had another context ({json.dumps(want.get('versions'))} now)" if other else "no earlier run"

@@ -49,8 +49,9 @@ class NightlyOutcome:
     alerts: list[str] = field(default_factory=list)
 
 
-def confirm_flagged(comparison: Comparison, baseline_runs: list[Run], candidate: Run, rounds: int,
-                    runner_factory: Callable[[], RoundRunner]) -> Path | None:
+def confirm_flagged(
+    comparison: Comparison, baseline_runs: list[Run], candidate: Run, rounds: int, runner_factory: Callable[[], RoundRunner]
+) -> Path | None:
     """Re-run flagged cases ``rounds`` times in fresh processes; keep only regressions flagged again."""
     flagged = {r.case_id: r for r in comparison.of_kind(REGRESSION)}
     if not flagged or rounds < 1:
@@ -65,8 +66,7 @@ def confirm_flagged(comparison: Comparison, baseline_runs: list[Run], candidate:
     base = collect(baseline_runs)
     again = runner.sides["confirm"][CONFIRM_ARM]
     for cid, first in flagged.items():
-        confirm = compare_case(base.get(cid), again.get(cid), comparison.threshold, comparison.confidence,
-                               comparison.n_resamples, comparison.seed)
+        confirm = compare_case(base.get(cid), again.get(cid), comparison.threshold, comparison.confidence, comparison.n_resamples, comparison.seed)
         apply_confirmation(first, confirm)
     return runner.out_dir
 
@@ -87,8 +87,18 @@ def alerts(comparison: Comparison) -> list[str]:
     return out
 
 
-def run_nightly(suite: Suite, results_dir: str | Path, options: RunOptions, settings: dict[str, Any], baseline_runs: int = 5,
-                confirm_rounds: int = 5, backends=None, workloads=None, on_record=None, on_event=None) -> NightlyOutcome:
+def run_nightly(
+    suite: Suite,
+    results_dir: str | Path,
+    options: RunOptions,
+    settings: dict[str, Any],
+    baseline_runs: int = 5,
+    confirm_rounds: int = 5,
+    backends=None,
+    workloads=None,
+    on_record=None,
+    on_event=None,
+) -> NightlyOutcome:
     """Run ``suite`` into ``results/history/<machine_id>/`` and compare it with the rolling baseline."""
     mid = machine_id(machine())
     folder = machine_folder(results_dir, mid)

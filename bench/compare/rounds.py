@@ -42,9 +42,17 @@ class RoundRunner:
     ``bench`` package that arm's workers import.
     """
 
-    def __init__(self, arms: dict[str, dict[str, str]], options: RunOptions, timing: TimingConfig, out_dir: str | Path,
-                 header: dict[str, Any], seed: int = 0, on_event: Callable[[str], None] | None = None,
-                 arm_env: dict[str, dict[str, str]] | None = None):
+    def __init__(
+        self,
+        arms: dict[str, dict[str, str]],
+        options: RunOptions,
+        timing: TimingConfig,
+        out_dir: str | Path,
+        header: dict[str, Any],
+        seed: int = 0,
+        on_event: Callable[[str], None] | None = None,
+        arm_env: dict[str, dict[str, str]] | None = None,
+    ):
         self.arms = dict(arms)
         self.timing = timing
         self.out_dir = Path(out_dir)
@@ -52,8 +60,9 @@ class RoundRunner:
         self.on_event = on_event or (lambda _msg: None)
         self.header = new_header(timing_config=timing.to_dict(), allow_tf32=options.allow_tf32, **header)
         self.orchestrators = {
-            arm: Orchestrator(dataclasses.replace(options, pythons=dict(pythons),
-                                                  extra_env={**options.extra_env, **(arm_env or {}).get(arm, {})}), timing)
+            arm: Orchestrator(
+                dataclasses.replace(options, pythons=dict(pythons), extra_env={**options.extra_env, **(arm_env or {}).get(arm, {})}), timing
+            )
             for arm, pythons in self.arms.items()
         }
         self.canary_done: set[tuple[str, str]] = set()
@@ -72,8 +81,7 @@ class RoundRunner:
         self.rounds_run[phase] = index + 1
         sides = self.sides.setdefault(phase, {arm: {} for arm in self.arms})
         writers = {
-            arm: RunWriter(self.out_dir / phase / arm, {**self.header, "ab_arm": arm, "ab_pythons": pythons},
-                           run_id=f"r{index:03d}")
+            arm: RunWriter(self.out_dir / phase / arm, {**self.header, "ab_arm": arm, "ab_pythons": pythons}, run_id=f"r{index:03d}")
             for arm, pythons in self.arms.items()
         }
         status = "interrupted"

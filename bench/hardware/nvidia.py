@@ -12,17 +12,22 @@ from bench.hardware.peaks import Peak, rule
 
 H100_DATASHEET = "NVIDIA H100 Tensor Core GPU datasheet (resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet)"
 H200_DATASHEET = "NVIDIA H200 Tensor Core GPU datasheet (nvidia.com/en-us/data-center/h200)"
-A100_DATASHEET = ("NVIDIA A100 Tensor Core GPU datasheet (nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
-                  "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf)")
+A100_DATASHEET = (
+    "NVIDIA A100 Tensor Core GPU datasheet (nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
+    "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf)"
+)
 L4_DATASHEET = "NVIDIA L4 Tensor Core GPU datasheet (nvidia.com/en-us/data-center/l4)"
-ADA_WHITEPAPER = ("NVIDIA Ada GPU Architecture whitepaper v2.01, appendix table for GeForce RTX 4090 "
-                  "(images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf)")
+ADA_WHITEPAPER = (
+    "NVIDIA Ada GPU Architecture whitepaper v2.01, appendix table for GeForce RTX 4090 "
+    "(images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf)"
+)
 DENSE = "tensor figures are dense (datasheet sparsity figures halved)"
 
 
 def _part(name, fp32, tf32, bf16, fp16, bandwidth, source, match, note=DENSE) -> Peak:
-    return Peak(name=name, tflops={"fp32": fp32, "tf32": tf32, "bf16": bf16, "fp16": fp16},
-                bandwidth_gbs=bandwidth, source=source, note=note, **match)
+    return Peak(
+        name=name, tflops={"fp32": fp32, "tf32": tf32, "bf16": bf16, "fp16": fp16}, bandwidth_gbs=bandwidth, source=source, note=note, **match
+    )
 
 
 NVIDIA_PARTS = [
@@ -36,6 +41,15 @@ NVIDIA_PARTS = [
     _part("NVIDIA A100 PCIe 80GB", 19.5, 156.0, 312.0, 312.0, 1935.0, A100_DATASHEET, rule("A100 PCIe 80GB")),
     _part("NVIDIA A100 PCIe 40GB", 19.5, 156.0, 312.0, 312.0, 1555.0, A100_DATASHEET, rule("A100 PCIe 40GB")),
     _part("NVIDIA L4", 30.3, 60.0, 121.0, 121.0, 300.0, L4_DATASHEET, rule("L4")),
-    _part("NVIDIA GeForce RTX 4090", 82.6, 82.6, 165.2, 165.2, 1008.0, ADA_WHITEPAPER, rule("RTX 4090", none_of="D Laptop Mobile"),
-          note="dense tensor figures with FP32 accumulate, as the whitepaper lists them"),
+    _part(
+        "NVIDIA GeForce RTX 4090",
+        82.6,
+        82.6,
+        165.2,
+        165.2,
+        1008.0,
+        ADA_WHITEPAPER,
+        rule("RTX 4090", none_of="D Laptop Mobile"),
+        note="dense tensor figures with FP32 accumulate, as the whitepaper lists them",
+    ),
 ]

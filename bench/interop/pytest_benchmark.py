@@ -43,9 +43,14 @@ def benchmark_entry(case: CaseRecord, timing_config: dict[str, Any]) -> dict[str
         "param": param,
         "extra_info": {k: v for k, v in extra.items() if v is not None}
         | {"timer": timing.timer, "rel_error": case.correctness.rel_error if case.correctness else None},
-        "options": {"timer": f"siliconbench:{timing.timer}", "warmup": True,
-                    "min_rounds": timing_config.get("min_samples"), "max_time": timing_config.get("budget_s"),
-                    "disable_gc": False, "min_time": timing_config.get("block_s")},
+        "options": {
+            "timer": f"siliconbench:{timing.timer}",
+            "warmup": True,
+            "min_rounds": timing_config.get("min_samples"),
+            "max_time": timing_config.get("budget_s"),
+            "disable_gc": False,
+            "min_time": timing_config.get("block_s"),
+        },
         "stats": _stats(timing.samples, timing.calls_per_sample),
     }
 
@@ -54,9 +59,15 @@ def machine_info(run: Run) -> dict[str, Any]:
     env = run.environment
     machine, os_info, python = env.machine, env.os, env.python
     return {
-        "node": env.hostname, "processor": machine.get("chip"), "machine": machine.get("arch"),
-        "python_implementation": python.get("implementation"), "python_version": python.get("version"),
-        "python_compiler": "", "python_build": [], "release": os_info.get("release"), "system": os_info.get("system"),
+        "node": env.hostname,
+        "processor": machine.get("chip"),
+        "machine": machine.get("arch"),
+        "python_implementation": python.get("implementation"),
+        "python_version": python.get("version"),
+        "python_compiler": "",
+        "python_build": [],
+        "release": os_info.get("release"),
+        "system": os_info.get("system"),
         "cpu": {"brand_raw": machine.get("chip"), "count": machine.get("logical_cores"), "arch": machine.get("arch")},
         "siliconbench_machine_id": env.machine_id,
     }
@@ -70,8 +81,14 @@ def to_pytest_benchmark(run: Run) -> tuple[dict[str, Any], list[CaseRecord]]:
     ok = [c for c in run.cases if c.ok]
     document = {
         "machine_info": machine_info(run),
-        "commit_info": {"id": git.get("commit") or "unversioned", "dirty": bool(git.get("dirty")), "project": "siliconbench",
-                        "branch": None, "time": None, "author_time": None},
+        "commit_info": {
+            "id": git.get("commit") or "unversioned",
+            "dirty": bool(git.get("dirty")),
+            "project": "siliconbench",
+            "branch": None,
+            "time": None,
+            "author_time": None,
+        },
         "benchmarks": [benchmark_entry(c, run.timing_config) for c in ok],
         "datetime": run.started_at,
         "version": pytest_benchmark.__version__,

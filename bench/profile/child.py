@@ -1,8 +1,9 @@
 """One profiled case in its own process: ``python -m bench.profile.child REQUEST.json``.
 
 Each profiled framework runs in a fresh process: profilers are process-wide singletons (CUPTI
-accepts one subscriber: JAX's trace fails with CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED after torch.profiler in the same process, seen on an H100), the MPS profiler prints its tables only at process exit,
-and ``xctrace record --launch`` needs a command to launch. Request and reply are files, so the
+accepts one subscriber: JAX's trace fails with CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED after
+torch.profiler in the same process, seen on an H100), the MPS profiler prints its tables only at process
+exit, and ``xctrace record --launch`` needs a command to launch. Request and reply are files, so the
 child needs no pipes (it may run under xctrace). Request (JSON)::
 
     {"framework", "device", "allow_tf32", "case": {workload, params, dtype, mode},
@@ -35,11 +36,14 @@ def profile_case(adapter, case, ctx: ProfileContext) -> ProfileSummary:
     prepared = prepare(adapter, case)
     module = profiler(adapter.framework, adapter.device)
     fn, ctx.calls_made = counted(prepared.built.fn)
-    correctness, _ = check(adapter, prepared.spec, dataclasses.replace(prepared.built, fn=fn), prepared.reference(),
-                           prepared.tolerance(adapter))
+    correctness, _ = check(adapter, prepared.spec, dataclasses.replace(prepared.built, fn=fn), prepared.reference(), prepared.tolerance(adapter))
     if not correctness.passed:
-        return unavailable(module.TOOL, adapter.device, f"output mismatch: relative error {correctness.rel_error:.3g} exceeds "
-                           f"{correctness.tolerance:.3g}; not profiled", status="error")
+        return unavailable(
+            module.TOOL,
+            adapter.device,
+            f"output mismatch: relative error {correctness.rel_error:.3g} exceeds {correctness.tolerance:.3g}; not profiled",
+            status="error",
+        )
     summary = module.profile(adapter, fn, ctx)
     summary.extra.update(correctness={"rel_error": correctness.rel_error, "tolerance": correctness.tolerance}, info=prepared.built.info)
     return summary
@@ -52,15 +56,17 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     from bench.workloads.base import Case
 
     framework, device = request["framework"], request["device"]
-    hello, adapter = start_backend({"op": "hello", "framework": framework, "device": device, "adapter": request.get("adapter"),
-                                    "allow_tf32": request.get("allow_tf32", False)})
+    hello, adapter = start_backend(
+        {"op": "hello", "framework": framework, "device": device, "adapter": request.get("adapter"), "allow_tf32": request.get("allow_tf32", False)}
+    )
     tool = profiler(framework, adapter.device if adapter is not None else device).TOOL
     if adapter is None:
         return {"hello": hello, "summary": unavailable(tool, device, hello.get("reason", "backend unavailable")).to_dict()}
     artifact_dir = Path(request["artifact_dir"])
     artifact_dir.mkdir(parents=True, exist_ok=True)
-    ctx = ProfileContext(artifact_dir, Path(request.get("artifact_root", artifact_dir)),
-                         RegionPlan(**request.get("plan", {})), request.get("options", {}))
+    ctx = ProfileContext(
+        artifact_dir, Path(request.get("artifact_root", artifact_dir)), RegionPlan(**request.get("plan", {})), request.get("options", {})
+    )
     try:
         summary = profile_case(adapter, Case.from_dict(request["case"]), ctx)
     except Unsupported as exc:

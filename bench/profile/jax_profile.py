@@ -108,8 +108,13 @@ def add_dispatch_rows(summary: ProfileSummary, events: list[TraceEvent], op_even
         outer_end = event.end_us
         first = max(bisect.bisect_left(starts, event.start_us) - 1, 0)
         overlap = 0.0
-        for a, b in ops[first:bisect.bisect_right(starts, event.end_us)]:
+        for a, b in ops[first : bisect.bisect_right(starts, event.end_us)]:
             overlap += max(0.0, min(b, event.end_us) - max(a, event.start_us))
-        name = DISPATCH.match(event.name).group(1)
-        summary.add_op(f"dispatch {name}", max(event.dur_us - overlap, 0.0) / 1e6, device="cpu",
-                       detail="host: JAX dispatch (PjitFunction) minus the XLA op time inside it")
+        match = DISPATCH.match(event.name)
+        name = match.group(1) if match else event.name
+        summary.add_op(
+            f"dispatch {name}",
+            max(event.dur_us - overlap, 0.0) / 1e6,
+            device="cpu",
+            detail="host: JAX dispatch (PjitFunction) minus the XLA op time inside it",
+        )

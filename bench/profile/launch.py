@@ -69,22 +69,41 @@ def case_slug(case: Case, backend: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.=,@" else "_" for c in text)
 
 
-def profile_case(backend: BackendName, case: Case, artifact_dir: Path, artifact_root: Path, options: ProfileOptions,
-                 python: str | None = None, allow_tf32: bool = False) -> ProfileSummary:
+def profile_case(
+    backend: BackendName,
+    case: Case,
+    artifact_dir: Path,
+    artifact_root: Path,
+    options: ProfileOptions,
+    python: str | None = None,
+    allow_tf32: bool = False,
+) -> ProfileSummary:
     """Profile one case in a fresh child; write ``summary.json`` next to its artifacts; return the summary."""
     artifact_dir.mkdir(parents=True, exist_ok=True)
     stderr_path = artifact_dir / STDERR_NAME
     request_path, reply_path = artifact_dir / "request.json", artifact_dir / "reply.json"
     reply_path.unlink(missing_ok=True)
-    request = {"framework": backend.framework, "adapter": adapter_reference(backend.framework), "device": backend.device,
-               "allow_tf32": allow_tf32, "case": case.to_dict(),
-               "artifact_dir": str(artifact_dir.resolve()), "artifact_root": str(artifact_root.resolve()),
-               "reply_path": str(reply_path.resolve()), "stderr_path": str(stderr_path.resolve()),
-               "plan": options.plan(), "options": options.child_options()}
+    request = {
+        "framework": backend.framework,
+        "adapter": adapter_reference(backend.framework),
+        "device": backend.device,
+        "allow_tf32": allow_tf32,
+        "case": case.to_dict(),
+        "artifact_dir": str(artifact_dir.resolve()),
+        "artifact_root": str(artifact_root.resolve()),
+        "reply_path": str(reply_path.resolve()),
+        "stderr_path": str(stderr_path.resolve()),
+        "plan": options.plan(),
+        "options": options.child_options(),
+    }
     request_path.write_text(json.dumps(request, indent=1), encoding="utf-8")
     child_env = {**worker_env(backend, allow_tf32), **profiler_environment(backend, options)}
-    env = {**os.environ, **child_env, "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        **child_env,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+    }
     command = [python or sys.executable, "-m", "bench.profile.child", str(request_path.resolve())]
     trace_path = artifact_dir / "mps.trace"
     module = profiler(backend.framework, backend.device)
@@ -112,12 +131,14 @@ def profile_case(backend: BackendName, case: Case, artifact_dir: Path, artifact_
     return summary
 
 
-def _run_child(command: list[str], env: dict[str, str], cwd: Path, reply_path: Path, stderr_path: Path,
-               timeout_s: float, tool: str, device: str) -> ProfileSummary:
+def _run_child(
+    command: list[str], env: dict[str, str], cwd: Path, reply_path: Path, stderr_path: Path, timeout_s: float, tool: str, device: str
+) -> ProfileSummary:
     with open(stderr_path, "a", encoding="utf-8") as err, open(cwd / "stdout.log", "w", encoding="utf-8") as out:
         try:
-            proc = subprocess.run(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                  timeout=timeout_s, start_new_session=True)
+            proc = subprocess.run(
+                command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout_s, start_new_session=True
+            )
         except subprocess.TimeoutExpired:
             return unavailable(tool, device, f"profiling child exceeded {timeout_s:g} s and was killed", status="timeout")
         except OSError as exc:

@@ -34,8 +34,10 @@ def unavailable_reason(adapter) -> str | None:
     import mlx.core as mx
 
     if platform.system() != "Darwin" or not mx.metal.is_available():
-        return ("MLX has no profiler; its only capture is a Metal GPU trace (mx.metal.start_capture), which needs macOS "
-                "with Metal — on this build start/stop_capture are no-ops (mlx/backend/metal/no_metal.cpp)")
+        return (
+            "MLX has no profiler; its only capture is a Metal GPU trace (mx.metal.start_capture), which needs macOS "
+            "with Metal — on this build start/stop_capture are no-ops (mlx/backend/metal/no_metal.cpp)"
+        )
     if adapter.device != "gpu":
         return "mlx:cpu runs no Metal work, so a Metal capture would be empty; profile mlx:gpu"
     return None

@@ -87,7 +87,9 @@ def capture_into(adapter, fn, ctx: ProfileContext, summary: ProfileSummary) -> N
     import torch
 
     if not torch.mps.profiler.is_metal_capture_enabled():
-        summary.notes.append("metal capture skipped: MTLCaptureManager does not support GPU trace documents (needs MTL_CAPTURE_ENABLED=1 before start)")
+        summary.notes.append(
+            "metal capture skipped: MTLCaptureManager does not support GPU trace documents (needs MTL_CAPTURE_ENABLED=1 before start)"
+        )
         return
     cwd = os.getcwd()
     os.chdir(ctx.artifact_dir)  # startCapture writes NNNN-<name>.gputrace relative to the current directory
@@ -124,7 +126,7 @@ def parse_size(text: str) -> int:
 def op_name(key: str) -> str:
     """``add_kernel_strided:MPS:Float[1, 64]`` → ``add_kernel_strided``; ``aten::`` prefix dropped."""
     key = key.strip()
-    key = key[len("aten::"):] if key.startswith("aten::") else key
+    key = key[len("aten::") :] if key.startswith("aten::") else key
     return _KEY_SEPARATOR.split(key, maxsplit=1)[0]
 
 
@@ -197,8 +199,14 @@ def apply_log(summary: ProfileSummary, log: MpsLog) -> None:
     for op in log.ops:
         summary.add_op(op_name(op.key), op.total_gpu_ms / 1e3, op.runs, device="mps", detail=op.key)
     for fb in log.fallbacks:
-        summary.add_op(op_name(fb.name), fb.total_cpu_ms / 1e3, fb.runs, device="cpu", fallback=True,
-                       detail=f"CPU fallback, {fb.copy_overhead_bytes} bytes copied MPS<->CPU")
+        summary.add_op(
+            op_name(fb.name),
+            fb.total_cpu_ms / 1e3,
+            fb.runs,
+            device="cpu",
+            fallback=True,
+            detail=f"CPU fallback, {fb.copy_overhead_bytes} bytes copied MPS<->CPU",
+        )
     for copy in log.copies:
         # Blit copies carry GPU time; memcpy copies on unified memory only CPU time (the KRNL column).
         seconds = (copy.total_gpu_ms if copy.total_gpu_ms > 0 else copy.total_kernel_ms) / 1e3
@@ -207,4 +215,3 @@ def apply_log(summary: ProfileSummary, log: MpsLog) -> None:
         summary.notes.append(f"MPS exit tables cover all {summary.calls} calls of the profiling process and the input upload before them")
     else:
         summary.notes.append(NO_TABLES)
-

@@ -10,9 +10,10 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any
 
 from bench.backends.base import Adapter
 
@@ -83,8 +84,7 @@ def warm_up(adapter: Adapter, fn: Callable[[], Any], plan: RegionPlan) -> float:
     return last
 
 
-def timed_calls(adapter: Adapter, fn: Callable[[], Any], calls: int,
-                per_call: Callable[[], ContextManager] | None = None) -> float:
+def timed_calls(adapter: Adapter, fn: Callable[[], Any], calls: int, per_call: Callable[[], ContextManager] | None = None) -> float:
     """Run ``calls`` calls back to back (each inside ``per_call()``), synchronise, return wall seconds."""
     per_call = per_call or contextlib.nullcontext
     out = None

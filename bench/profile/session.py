@@ -42,8 +42,7 @@ def profile_record(record: CaseRecord, root: Path, run_id: str, run_options: Run
     backend = parse_backend(record.backend.name)
     case = Case.make(record.workload, record.params, record.dtype, record.mode)
     artifact_dir = root / f"{run_id}.profile" / case_slug(case, backend.name)
-    summary = profile_case(backend, case, artifact_dir, root, options, run_options.pythons.get(backend.framework),
-                           run_options.allow_tf32)
+    summary = profile_case(backend, case, artifact_dir, root, options, run_options.pythons.get(backend.framework), run_options.allow_tf32)
     median = record.median
     if median and summary.coverage is not None:
         # The benchmark's median, outside the profiler: how much the profiler itself slowed the case.
@@ -63,8 +62,9 @@ def record_key(summary: ProfileSummary) -> dict[str, Any]:
     return key
 
 
-def profile_run(outcome: RunOutcome, run_options: RunOptions, options: ProfileOptions,
-                on_case: Callable[[CaseRecord, ProfileSummary], None] | None = None) -> dict[str, ProfileSummary]:
+def profile_run(
+    outcome: RunOutcome, run_options: RunOptions, options: ProfileOptions, on_case: Callable[[CaseRecord, ProfileSummary], None] | None = None
+) -> dict[str, ProfileSummary]:
     """Profile every eligible case of ``outcome`` (one child process each); attach the keys to the run file."""
     root = Path(outcome.path).parent
     summaries: dict[str, ProfileSummary] = {}

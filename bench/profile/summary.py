@@ -70,8 +70,7 @@ class ProfileSummary:
     extra: dict[str, Any] = field(default_factory=dict)
 
     # -- building ------------------------------------------------------------------------------
-    def add_op(self, name: str, seconds: float, count: int = 1, device: str | None = None,
-               fallback: bool = False, detail: str | None = None) -> None:
+    def add_op(self, name: str, seconds: float, count: int = 1, device: str | None = None, fallback: bool = False, detail: str | None = None) -> None:
         """Accumulate ``count`` executions taking ``seconds`` in total into the row for ``name``."""
         device = device or self.device
         for op in self.ops:
@@ -119,8 +118,15 @@ class ProfileSummary:
 
     # -- output --------------------------------------------------------------------------------
     def op_dict(self, op: OpStat) -> dict[str, Any]:
-        out = {"name": op.name, "count": op.count, "total_s": op.total_s, "mean_s": op.mean_s,
-               "share": self.share(op.total_s), "device": op.device, "fallback": op.fallback}
+        out = {
+            "name": op.name,
+            "count": op.count,
+            "total_s": op.total_s,
+            "mean_s": op.mean_s,
+            "share": self.share(op.total_s),
+            "device": op.device,
+            "fallback": op.fallback,
+        }
         if op.detail:
             out["detail"] = op.detail
         return out
@@ -155,10 +161,17 @@ class ProfileSummary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProfileSummary:
-        summary = cls(tool=data["tool"], device=data["device"], status=data.get("status", "ok"),
-                      reason=data.get("reason"), calls=data.get("calls", 0), case_time_s=data.get("case_time_s"),
-                      artifacts=list(data.get("artifacts", [])), notes=list(data.get("notes", [])),
-                      extra=dict(data.get("extra", {})))
+        summary = cls(
+            tool=data["tool"],
+            device=data["device"],
+            status=data.get("status", "ok"),
+            reason=data.get("reason"),
+            calls=data.get("calls", 0),
+            case_time_s=data.get("case_time_s"),
+            artifacts=list(data.get("artifacts", [])),
+            notes=list(data.get("notes", [])),
+            extra=dict(data.get("extra", {})),
+        )
         for op in data.get("ops", []):
             summary.ops.append(OpStat(op["name"], op["count"], op["total_s"], op["device"], op["fallback"], op.get("detail")))
         for c in data.get("copies", []):

@@ -72,15 +72,14 @@ def xplane_events(path: Path) -> list[TraceEvent]:
                 if meta.display_name:
                     args["display_name"] = meta.display_name
                 start_us = line.timestamp_ns / 1e3 + event.offset_ps / 1e6
-                events.append(TraceEvent(meta.name, start_us, event.duration_ps / 1e6, plane.name, line.name,
-                                         (plane.id, plane.name, line.id), args))
+                events.append(TraceEvent(meta.name, start_us, event.duration_ps / 1e6, plane.name, line.name, (plane.id, plane.name, line.id), args))
     return events
 
 
 def _eager_call(event: TraceEvent) -> str | None:
     """The op or function name of an eager execution on the host (``EagerLocalExecute: X``)."""
     if event.process == "/host:CPU" and event.name.startswith(_EAGER_PREFIX):
-        return event.name[len(_EAGER_PREFIX):]
+        return event.name[len(_EAGER_PREFIX) :]
     return None
 
 
@@ -108,7 +107,7 @@ def summarize_events(summary: ProfileSummary, events: list[TraceEvent]) -> None:
     add_cupti_copies(summary, [e for e in events if e.process.startswith("/device:")])
     host_ops: list[tuple[TraceEvent, float]] = []
     for event, self_us in self_times(events, lambda e: _op_type(e) is not None):
-        op_type = _op_type(event)
+        op_type = _op_type(event) or ""
         on_device = event.process.startswith("/device:")
         if on_device:
             detail = str(event.args.get("tf_op", "")) or None
@@ -119,7 +118,11 @@ def summarize_events(summary: ProfileSummary, events: list[TraceEvent]) -> None:
         summary.add_op(op_type, self_us / 1e6, device=summary.device if on_device else "cpu", fallback=fallback, detail=detail)
     for call, name in _function_calls(events):
         inside = sum(us for e, us in host_ops if e.start_us >= call.start_us and e.end_us <= call.end_us)
-        summary.add_op(f"tf.function {name}", max(call.dur_us - inside, 0.0) / 1e6, device="cpu",
-                       detail="function call: Python, dispatch and executor time outside its ops")
+        summary.add_op(
+            f"tf.function {name}",
+            max(call.dur_us - inside, 0.0) / 1e6,
+            device="cpu",
+            detail="function call: Python, dispatch and executor time outside its ops",
+        )
     if summary.device != "cpu":
         summary.notes.append("host events (device cpu) of a GPU case overlap the kernels; only flagged host-only ops count towards coverage")

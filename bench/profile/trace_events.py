@@ -70,8 +70,17 @@ def complete_events(trace: dict[str, Any]) -> list[TraceEvent]:
         if e.get("ph") != "X" or "dur" not in e or "ts" not in e:
             continue
         track = (e.get("pid"), e.get("tid"))
-        out.append(TraceEvent(str(e.get("name", "")), float(e["ts"]), float(e["dur"]), processes.get(e.get("pid"), ""),
-                              threads.get(track, ""), track, e.get("args") or {}))
+        out.append(
+            TraceEvent(
+                str(e.get("name", "")),
+                float(e["ts"]),
+                float(e["dur"]),
+                processes.get(e.get("pid"), ""),
+                threads.get(track, ""),
+                track,
+                e.get("args") or {},
+            )
+        )
     return out
 
 

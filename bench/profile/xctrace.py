@@ -46,8 +46,20 @@ _FALLBACK_PREFIX = "CPU Fallback::"
 
 def record_command(output: Path, launch: list[str], env: dict[str, str], time_limit_s: int | None = None) -> list[str]:
     """``xcrun xctrace record`` launching ``launch`` with the os_signpost instrument added."""
-    cmd = ["xcrun", "xctrace", "record", "--template", TEMPLATE, "--instrument", "os_signpost",
-           "--output", str(output), "--no-prompt", "--target-stdout", "-"]
+    cmd = [
+        "xcrun",
+        "xctrace",
+        "record",
+        "--template",
+        TEMPLATE,
+        "--instrument",
+        "os_signpost",
+        "--output",
+        str(output),
+        "--no-prompt",
+        "--target-stdout",
+        "-",
+    ]
     if time_limit_s:
         cmd += ["--time-limit", f"{int(time_limit_s)}s"]
     for key, value in sorted(env.items()):
@@ -87,16 +99,18 @@ def _cell(element: ET.Element, interned: dict[str, Cell]) -> Cell | None:
     if element.tag == "sentinel":
         return None
     cell = Cell((element.text or "").strip(), element.get("fmt", ""))
-    if element.get("id") is not None:
-        interned[element.get("id")] = cell
+    key = element.get("id")
+    if key is not None:
+        interned[key] = cell
     return cell
 
 
 def _intern_nested(element: ET.Element, interned: dict[str, Cell]) -> None:
     # Nested values (a thread's tid and process) carry ids that later rows may reference.
     for child in element.iter():
-        if child is not element and child.get("id") is not None:
-            interned[child.get("id")] = Cell((child.text or "").strip(), child.get("fmt", ""))
+        key = child.get("id")
+        if child is not element and key is not None:
+            interned[key] = Cell((child.text or "").strip(), child.get("fmt", ""))
 
 
 def iter_rows(source: str | Path | IO[bytes]) -> Iterator[dict[str, Cell | None]]:
@@ -134,13 +148,14 @@ def apply_intervals(summary: ProfileSummary, rows: Iterator[dict[str, Cell | Non
         if _text(row, "subsystem") != SUBSYSTEM:
             continue
         name = _text(row, "name")
-        duration_s = int(row["duration"].raw) / 1e9 if row.get("duration") else 0.0
+        duration = row.get("duration")
+        duration_s = int(duration.raw) / 1e9 if duration else 0.0
         message = _text(row, "start-message")
         private = private or message == "<private>"
         if name == OPERATION:
             summary.add_op(op_name(message.split(" (id=")[0]), duration_s, device="mps")
         elif name == FALLBACK:
-            key = message[len(_FALLBACK_PREFIX):] if message.startswith(_FALLBACK_PREFIX) else message
+            key = message[len(_FALLBACK_PREFIX) :] if message.startswith(_FALLBACK_PREFIX) else message
             summary.add_op(op_name(key.split(" (id=")[0]), duration_s, device="cpu", fallback=True)
         elif name == COPY:
             m = _COPY_MESSAGE.search(message)

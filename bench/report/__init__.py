@@ -20,8 +20,9 @@ __all__ = ["Limits", "build_report"]
 SHRINK_TRIES = 4
 
 
-def build_report(paths: Iterable[str | Path], out: str | Path, limits: Limits = Limits(), title: str | None = None) -> Path:
+def build_report(paths: Iterable[str | Path], out: str | Path, limits: Limits | None = None, title: str | None = None) -> Path:
     """Write the report of the run files/folders ``paths`` to ``out``; return its path."""
+    limits = limits or Limits()
     paths = [Path(p) for p in paths]
     data = load(paths)
     sources = [str(p) for p in paths]

@@ -73,7 +73,7 @@ def roofs(group: pd.DataFrame) -> list[Roof]:
             measured.append(Roof(f"measured ceiling: best {dtype} matmul {fmt.number(value)} GFLOP/s", value, None, measured=True))
     out = []
     for (tflops, bandwidth), names in published.items():
-        estimate = " (estimate)" if peak.estimate else ""
+        estimate = " (estimate)" if peak is not None and peak.estimate else ""
         what = f"{'/'.join(names)} peak {fmt.number(tflops)} TFLOP/s" if tflops else "memory bandwidth"
         label = f"{what}, {fmt.number(bandwidth)} GB/s{estimate}" if bandwidth else f"{what}{estimate}"
         out.append(Roof(label, tflops * 1000.0 if tflops else None, bandwidth))
@@ -83,9 +83,14 @@ def roofs(group: pd.DataFrame) -> list[Roof]:
 def _peak_card(peak: Any) -> dict[str, Any] | None:
     if not isinstance(peak, Peak):
         return None
-    return {"name": peak.name, "source": peak.source, "estimate": peak.estimate, "note": peak.note,
-            "bandwidth": fmt.number(peak.bandwidth_gbs),
-            "compute": ", ".join(f"{k} {fmt.number(v)}" for k, v in peak.tflops.items() if v)}
+    return {
+        "name": peak.name,
+        "source": peak.source,
+        "estimate": peak.estimate,
+        "note": peak.note,
+        "bandwidth": fmt.number(peak.bandwidth_gbs),
+        "compute": ", ".join(f"{k} {fmt.number(v)}" for k, v in peak.tflops.items() if v),
+    }
 
 
 def build(data: ReportData, limits: Limits) -> dict[str, Any]:
@@ -96,10 +101,29 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
         device_roofs = roofs(group)
         svg = roofline(points, device_roofs, f"{device} — {machine}") if len(points) else None
         table = group.sort_values(["workload", "case_label", "backend"])
-        devices.append({
-            "device": device, "machine": machine, "peak": _peak_card(group["peak"].iloc[0]), "svg": svg, "omitted": 0,
-            "measured_only": all(r.measured for r in device_roofs) and bool(device_roofs),
-            "rows": table[["workload", "case_label", "backend", "gflops", "peak_gflops", "pct_compute", "compute_ref",
-                           "gbps", "peak_gbs", "pct_bandwidth", "intensity"]].to_dict("records"),
-        })
+        devices.append(
+            {
+                "device": device,
+                "machine": machine,
+                "peak": _peak_card(group["peak"].iloc[0]),
+                "svg": svg,
+                "omitted": 0,
+                "measured_only": all(r.measured for r in device_roofs) and bool(device_roofs),
+                "rows": table[
+                    [
+                        "workload",
+                        "case_label",
+                        "backend",
+                        "gflops",
+                        "peak_gflops",
+                        "pct_compute",
+                        "compute_ref",
+                        "gbps",
+                        "peak_gbs",
+                        "pct_bandwidth",
+                        "intensity",
+                    ]
+                ].to_dict("records"),
+            }
+        )
     return {"devices": devices}

@@ -22,11 +22,40 @@ from bench.results.load import ResultsError, flatten_case, read_runs
 from bench.results.records import CaseRecord, Run
 
 # The flattened case (bench.results.load) plus what the report adds.
-COLUMNS = [*CASE_COLUMNS, "chip", "gpu_cores", "machine_label", "allow_tf32", "accelerator", "case_label", "case_key", "peak",
-           "device_label", "intensity"]
+COLUMNS = [
+    *CASE_COLUMNS,
+    "chip",
+    "gpu_cores",
+    "machine_label",
+    "allow_tf32",
+    "accelerator",
+    "case_label",
+    "case_key",
+    "peak",
+    "device_label",
+    "intensity",
+]
 
-NUMERIC = ("rel_error", "tolerance", "median", "q1", "q3", "iqr", "min", "mean", "std", "ci95_low", "ci95_high",
-           "n_samples", "first_call_s", "canary_ratio", "gflops", "gbps", "flops", "bytes")
+NUMERIC = (
+    "rel_error",
+    "tolerance",
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "min",
+    "mean",
+    "std",
+    "ci95_low",
+    "ci95_high",
+    "n_samples",
+    "first_call_s",
+    "canary_ratio",
+    "gflops",
+    "gbps",
+    "flops",
+    "bytes",
+)
 
 
 @dataclass

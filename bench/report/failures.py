@@ -39,12 +39,24 @@ def by_backend(current: pd.DataFrame) -> list[dict[str, Any]]:
             cases = sorted(f"{w} {c}" for w, c in zip(sub["workload"], sub["case_label"]))
             reasons.append({"status": status, "reason": reason or "(no reason recorded)", "cases": cases})
         reasons.sort(key=lambda r: (FAILED.index(r["status"]), -len(r["cases"])))
-        out.append({"backend": backend, "machine": machine, "n": len(group), "device": group["device_label"].iloc[0],
-                    "reasons": reasons, "statuses": group["status"].value_counts().to_dict()})
+        out.append(
+            {
+                "backend": backend,
+                "machine": machine,
+                "n": len(group),
+                "device": group["device_label"].iloc[0],
+                "reasons": reasons,
+                "statuses": group["status"].value_counts().to_dict(),
+            }
+        )
     return sorted(out, key=lambda b: (-b["n"], b["machine"], b["backend"]))
 
 
 def build(data: ReportData, limits: Limits) -> dict[str, Any]:
     current = data.current
-    return {"backends": by_backend(current), "coverage": coverage(current),
-            "n_failed": int(current["status"].isin(FAILED).sum()), "n_total": len(current)}
+    return {
+        "backends": by_backend(current),
+        "coverage": coverage(current),
+        "n_failed": int(current["status"].isin(FAILED).sum()),
+        "n_total": len(current),
+    }

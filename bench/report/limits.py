@@ -19,6 +19,12 @@ class Limits:
 
     def shrink(self) -> Limits:
         """Half of everything drawn: the next try when a page came out over ``max_bytes``."""
-        return replace(self, samples_per_case=self.samples_per_case // 2, samples_total=self.samples_total // 2,
-                       rows_per_chart=max(5, self.rows_per_chart // 2), lines_per_trend=max(3, self.lines_per_trend // 2),
-                       visible_rows=max(10, self.visible_rows // 2), table_rows=max(100, self.table_rows // 2))
+        return replace(
+            self,
+            samples_per_case=self.samples_per_case // 2,
+            samples_total=self.samples_total // 2,
+            rows_per_chart=max(5, self.rows_per_chart // 2),
+            lines_per_trend=max(3, self.lines_per_trend // 2),
+            visible_rows=max(10, self.visible_rows // 2),
+            table_rows=max(100, self.table_rows // 2),
+        )

@@ -44,9 +44,17 @@ def ops(raw: Any, problems: list[str]) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             problems.append(f"an 'ops' entry is not an object: {_excerpt(item)}")
             continue
-        out.append({"name": str(item.get("name", "?")), "count": _num(item.get("count")), "total_s": _num(item.get("total_s")),
-                    "share": _num(item.get("share")), "device": str(item.get("device") or ""), "fallback": bool(item.get("fallback"))})
-    out.sort(key=lambda op: -(op["total_s"] if op["total_s"] == op["total_s"] else -1))
+        out.append(
+            {
+                "name": str(item.get("name", "?")),
+                "count": _num(item.get("count")),
+                "total_s": _num(item.get("total_s")),
+                "share": _num(item.get("share")),
+                "device": str(item.get("device") or ""),
+                "fallback": bool(item.get("fallback")),
+            }
+        )
+    out.sort(key=lambda op: -(float(op["total_s"]) if op["total_s"] == op["total_s"] else -1.0))  # type: ignore[arg-type]
     return out
 
 
@@ -70,17 +78,30 @@ def items(raw: Any, key: str, problems: list[str]) -> dict[str, Any]:
 def summarize(profile: Any) -> dict[str, Any]:
     problems: list[str] = []
     if not isinstance(profile, dict):
-        return {"ops": [], "ops_omitted": 0, "copies": items(None, "copies", problems), "artifacts": items(None, "artifacts", problems),
-                "problems": [f"profile is not an object: {_excerpt(profile)}"], "fallbacks": 0}
+        return {
+            "ops": [],
+            "ops_omitted": 0,
+            "copies": items(None, "copies", problems),
+            "artifacts": items(None, "artifacts", problems),
+            "problems": [f"profile is not an object: {_excerpt(profile)}"],
+            "fallbacks": 0,
+        }
     all_ops = ops(profile.get("ops"), problems)
-    return {"ops": all_ops[:MAX_OPS], "ops_omitted": max(0, len(all_ops) - MAX_OPS),
-            "fallbacks": sum(op["fallback"] for op in all_ops),
-            "copies": items(profile.get("copies"), "copies", problems),
-            "artifacts": items(profile.get("artifacts"), "artifacts", problems), "problems": problems}
+    return {
+        "ops": all_ops[:MAX_OPS],
+        "ops_omitted": max(0, len(all_ops) - MAX_OPS),
+        "fallbacks": sum(op["fallback"] for op in all_ops),
+        "copies": items(profile.get("copies"), "copies", problems),
+        "artifacts": items(profile.get("artifacts"), "artifacts", problems),
+        "problems": problems,
+    }
 
 
 def build(data: ReportData, limits: Limits) -> dict[str, Any]:
     current = data.current
     profiled = current[current["profile"].notna()]
-    return {"cases": [{"title": f"{r.workload} {r.case_label}", "backend": r.backend, "status": r.status, **summarize(r.profile)}
-                      for r in profiled.itertuples()]}
+    return {
+        "cases": [
+            {"title": f"{r.workload} {r.case_label}", "backend": r.backend, "status": r.status, **summarize(r.profile)} for r in profiled.itertuples()
+        ]
+    }

@@ -32,8 +32,7 @@ PRINT_SCRIPT = (
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(seconds=fmt.seconds, number=fmt.number, ratio=fmt.ratio, percent=fmt.percent, sci=fmt.sci)
     return env
 

@@ -49,10 +49,18 @@ def fastest_rows(ok: pd.DataFrame) -> list[dict[str, Any]]:
         ranked = group.sort_values("median")
         best = ranked.iloc[0]
         runner = ranked.iloc[1] if len(ranked) > 1 else None
-        rows.append({"device": device, "workload": workload, "case": case, "fastest": best["backend"], "median": best["median"],
-                     "runner_up": runner["backend"] if runner is not None else "",
-                     "margin": runner["median"] / best["median"] if runner is not None else None,
-                     "n": int(group["framework"].nunique())})
+        rows.append(
+            {
+                "device": device,
+                "workload": workload,
+                "case": case,
+                "fastest": best["backend"],
+                "median": best["median"],
+                "runner_up": runner["backend"] if runner is not None else "",
+                "margin": runner["median"] / best["median"] if runner is not None else None,
+                "n": int(group["framework"].nunique()),
+            }
+        )
     return rows
 
 
@@ -61,15 +69,23 @@ def headline(pairs: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for (machine, backend), group in pairs.groupby(["machine_label", "backend"], sort=True):
         best = group.loc[group["speedup"].idxmax()]
-        out.append({"machine": machine, "backend": backend, "device": best["device_label"], "n": len(group),
-                    "median": float(group["speedup"].median()), "best": float(best["speedup"]),
-                    "best_case": f"{best['workload']} {best['case_label']}"})
+        out.append(
+            {
+                "machine": machine,
+                "backend": backend,
+                "device": best["device_label"],
+                "n": len(group),
+                "median": float(group["speedup"].median()),
+                "best": float(best["speedup"]),
+                "best_case": f"{best['workload']} {best['case_label']}",
+            }
+        )
     return out
 
 
 def _chunks(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
     labels = list(dict.fromkeys(frame["case_label"]))
-    return [frame[frame["case_label"].isin(labels[i:i + size])] for i in range(0, len(labels), size)]
+    return [frame[frame["case_label"].isin(labels[i : i + size])] for i in range(0, len(labels), size)]
 
 
 def build(data: ReportData, limits: Limits) -> dict[str, Any]:
@@ -78,8 +94,13 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
     charts = []
     for (machine, workload), group in pairs.groupby(["machine_label", "workload"], sort=True):
         shown = _chunks(group, limits.rows_per_chart)[0]
-        charts.append({"title": f"{workload} on {machine}", "svg": speedup_bars(shown, f"{workload} — {machine}"),
-                       "omitted": group["case_label"].nunique() - shown["case_label"].nunique()})
+        charts.append(
+            {
+                "title": f"{workload} on {machine}",
+                "svg": speedup_bars(shown, f"{workload} — {machine}"),
+                "omitted": group["case_label"].nunique() - shown["case_label"].nunique(),
+            }
+        )
     ok = ok_cases(current)
     cross = []
     for (machine, device, workload), group in ok.groupby(["machine_label", "device_label", "workload"], sort=True):
@@ -87,8 +108,14 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
             continue
         matrix = relative_times(group)
         shown = matrix.iloc[: limits.rows_per_chart]
-        cross.append({"title": f"{workload} on {device}", "machine": machine, "omitted": len(matrix) - len(shown),
-                      "svg": relative_time_heatmap(shown, f"{workload} on {device}: time relative to the fastest")})
+        cross.append(
+            {
+                "title": f"{workload} on {device}",
+                "machine": machine,
+                "omitted": len(matrix) - len(shown),
+                "svg": relative_time_heatmap(shown, f"{workload} on {device}: time relative to the fastest"),
+            }
+        )
     accelerator_backends = sorted(set(current.loc[current["accelerator"], "backend"]))
     acc_ok = sorted(set(ok.loc[ok["accelerator"], "backend"]))
     unavailable = current[current["accelerator"] & (current["status"] != "ok")]

@@ -24,15 +24,41 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
     samples_cap = min(limits.samples_per_case, limits.samples_total // max(1, drawn_rows))
     charts, tables = [], []
     for (machine, workload), group in groups:
-        rows = [{"label": f"{r.case_label} @ {r.backend}", "framework": r.framework, "median": r.median, "q1": r.q1,
-                 "q3": r.q3, "min": r.min, "max": max(r.samples) if r.samples else r.median, "samples": r.samples}
-                for r in group.itertuples()]
+        rows = [
+            {
+                "label": f"{r.case_label} @ {r.backend}",
+                "framework": r.framework,
+                "median": r.median,
+                "q1": r.q1,
+                "q3": r.q3,
+                "min": r.min,
+                "max": max(r.samples) if r.samples else r.median,
+                "samples": r.samples,
+            }
+            for r in group.itertuples()
+        ]
         drawable = [r for r in rows if r["q1"] > 0 and r["q3"] > 0 and r["min"] > 0][: limits.rows_per_chart]
         if drawable:
-            charts.append({"title": f"{workload} on {machine}", "omitted": len(rows) - len(drawable),
-                           "svg": spread_plot(drawable, f"{workload} — {machine}", samples_cap)})
-        tables.append({"title": f"{workload} on {machine}", "rows": group[[
-            "case_label", "backend", "median", "q1", "q3", "iqr", "rel_iqr", "ci95_low", "ci95_high", "n_samples",
-            "first_call_s", "timer"]].to_dict("records")})
-    return {"charts": charts, "tables": tables, "noisy_threshold": NOISY, "samples_cap": samples_cap,
-            "n_noisy": int((ok["rel_iqr"] > NOISY).sum()), "n_ok": len(ok)}
+            charts.append(
+                {
+                    "title": f"{workload} on {machine}",
+                    "omitted": len(rows) - len(drawable),
+                    "svg": spread_plot(drawable, f"{workload} — {machine}", samples_cap),
+                }
+            )
+        tables.append(
+            {
+                "title": f"{workload} on {machine}",
+                "rows": group[
+                    ["case_label", "backend", "median", "q1", "q3", "iqr", "rel_iqr", "ci95_low", "ci95_high", "n_samples", "first_call_s", "timer"]
+                ].to_dict("records"),
+            }
+        )
+    return {
+        "charts": charts,
+        "tables": tables,
+        "noisy_threshold": NOISY,
+        "samples_cap": samples_cap,
+        "n_noisy": int((ok["rel_iqr"] > NOISY).sum()),
+        "n_ok": len(ok),
+    }

@@ -16,9 +16,17 @@ from bench.results.schema import STATUSES
 
 
 def _cores(machine: dict[str, Any]) -> str:
-    parts = [f"{machine[k]} {label}" for k, label in (("logical_cores", "logical"), ("physical_cores", "physical"),
-             ("performance_cores", "performance"), ("efficiency_cores", "efficiency"), ("gpu_cores", "GPU"))
-             if machine.get(k) is not None]
+    parts = [
+        f"{machine[k]} {label}"
+        for k, label in (
+            ("logical_cores", "logical"),
+            ("physical_cores", "physical"),
+            ("performance_cores", "performance"),
+            ("efficiency_cores", "efficiency"),
+            ("gpu_cores", "GPU"),
+        )
+        if machine.get(k) is not None
+    ]
     return ", ".join(map(str, parts)) or "—"
 
 
@@ -33,15 +41,24 @@ def environment(run: Run) -> dict[str, Any]:
         versions.append({"backend": str(backend), "versions": str(text), "device": str(hello.device.get("device_name") or "")})
     commit = str(git.get("commit") or "—")[:12] + (" (dirty)" if git.get("dirty") else "")
     return {
-        "run_id": run.run_id, "suite": str(run.suite.name or "—"),
-        "started_at": run.started_at, "status": run.status or "—", "path": str(run.path),
-        "machine_id": str(env.machine_id or "unknown"), "hostname": str(env.hostname or "—"),
-        "chip": str(machine.get("chip") or "—"), "model": str(machine.get("model") or ""), "cores": _cores(machine),
-        "memory": fmt.gigabytes(machine.get("memory_bytes")), "nvidia_gpus": [str(g) for g in machine.get("nvidia_gpus") or []],
+        "run_id": run.run_id,
+        "suite": str(run.suite.name or "—"),
+        "started_at": run.started_at,
+        "status": run.status or "—",
+        "path": str(run.path),
+        "machine_id": str(env.machine_id or "unknown"),
+        "hostname": str(env.hostname or "—"),
+        "chip": str(machine.get("chip") or "—"),
+        "model": str(machine.get("model") or ""),
+        "cores": _cores(machine),
+        "memory": fmt.gigabytes(machine.get("memory_bytes")),
+        "nvidia_gpus": [str(g) for g in machine.get("nvidia_gpus") or []],
         "os": str(os_info.get("platform") or os_info.get("system") or "—") + (f" (macOS {os_info['mac_ver']})" if os_info.get("mac_ver") else ""),
-        "python": str(python.get("version") or "—"), "commit": commit,
+        "python": str(python.get("version") or "—"),
+        "commit": commit,
         "precision": "TF32 allowed" if policy.get("allow_tf32") else "IEEE fp32 (TF32 off)",
-        "power": str(power.get("source") or power.get("note") or "—"), "thermal": str(power.get("thermal") or "—"),
+        "power": str(power.get("source") or power.get("note") or "—"),
+        "thermal": str(power.get("thermal") or "—"),
         "frameworks": versions,
     }
 

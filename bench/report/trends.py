@@ -44,8 +44,9 @@ def series(machine_cases: pd.DataFrame, cap: int) -> list[dict[str, Any]]:
     lines = []
     for (case, backend), group in ok.groupby(["case_label", "backend"], sort=True):
         group = group.sort_values("started_at")
-        lines.append({"label": f"{case} @ {backend}", "times": list(group["started_at"]), "medians": list(group["median"]),
-                      "run_ids": list(group["run_id"])})
+        lines.append(
+            {"label": f"{case} @ {backend}", "times": list(group["started_at"]), "medians": list(group["median"]), "run_ids": list(group["run_id"])}
+        )
     lines.sort(key=lambda line: -len(line["times"]))
     return lines[:cap]
 
@@ -54,8 +55,14 @@ def machine_runs(cases: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for machine_id, group in cases.groupby("machine_id", sort=True):
         runs = group.drop_duplicates("run_id").sort_values("started_at")
-        out.append({"machine_id": machine_id, "label": runs["machine_label"].iloc[-1], "cases": group,
-                    "runs": runs[["run_id", "started_at", "suite"]].to_dict("records")})
+        out.append(
+            {
+                "machine_id": machine_id,
+                "label": runs["machine_label"].iloc[-1],
+                "cases": group,
+                "runs": runs[["run_id", "started_at", "suite"]].to_dict("records"),
+            }
+        )
     return out
 
 
@@ -71,8 +78,22 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
                     continue
                 changes = merged_by_time(version_changes(group))
                 drawable = series(group, cap=len(group))
-                charts.append({"title": workload, "lines": lines, "changes": changes, "omitted": len(drawable) - len(lines),
-                               "svg": trend_plot(lines, changes, f"{workload} — {machine['label']}")})
-        machines.append({"machine_id": machine["machine_id"], "label": machine["label"], "runs": machine["runs"],
-                         "charts": charts, "changes": version_changes(machine["cases"])})
+                charts.append(
+                    {
+                        "title": workload,
+                        "lines": lines,
+                        "changes": changes,
+                        "omitted": len(drawable) - len(lines),
+                        "svg": trend_plot(lines, changes, f"{workload} — {machine['label']}"),
+                    }
+                )
+        machines.append(
+            {
+                "machine_id": machine["machine_id"],
+                "label": machine["label"],
+                "runs": machine["runs"],
+                "charts": charts,
+                "changes": version_changes(machine["cases"]),
+            }
+        )
     return {"machines": machines}

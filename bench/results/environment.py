@@ -67,6 +67,7 @@ def machine() -> dict[str, Any]:
         "memory_bytes": _memory_bytes(),
     }
     if platform.system() == "Darwin":
+
         def as_int(key: str) -> int | None:
             value = sysctl(key)
             return int(value) if value and value.isdigit() else None
@@ -121,8 +122,13 @@ def capture(precision_policy: dict[str, Any]) -> dict[str, Any]:
         "machine_id": machine_id(info),
         "hostname": socket.gethostname(),
         "machine": info,
-        "os": {"system": platform.system(), "release": platform.release(), "version": platform.version(),
-               "platform": platform.platform(), "mac_ver": platform.mac_ver()[0] or None},
+        "os": {
+            "system": platform.system(),
+            "release": platform.release(),
+            "version": platform.version(),
+            "platform": platform.platform(),
+            "mac_ver": platform.mac_ver()[0] or None,
+        },
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation(), "executable": sys.executable},
         "git": git_info(),
         "precision_policy": precision_policy,

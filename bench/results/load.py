@@ -26,8 +26,15 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-_EXPECTED = {"list": "a list", "dict": "an object", "model": "an object", "float": "a number", "int": "an integer",
-             "string": "a string", "bool": "true or false"}
+_EXPECTED = {
+    "list": "a list",
+    "dict": "an object",
+    "model": "an object",
+    "float": "a number",
+    "int": "an integer",
+    "string": "a string",
+    "bool": "true or false",
+}
 
 
 def _problem(error: Any) -> str:
@@ -122,8 +129,13 @@ def run_files(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*") if x.is_file() and (x.suffix == ".json" or x.name.endswith(".partial.jsonl"))
-                              and not _in_profile_folder(x, p)))
+            out.extend(
+                sorted(
+                    x
+                    for x in p.rglob("*")
+                    if x.is_file() and (x.suffix == ".json" or x.name.endswith(".partial.jsonl")) and not _in_profile_folder(x, p)
+                )
+            )
         elif p.exists():
             out.append(p)
         else:
@@ -171,9 +183,10 @@ def flatten_case(run: Run, case: CaseRecord) -> dict[str, Any]:
         "notes": list(case.notes),
         "rel_error": correctness.rel_error if correctness else None,
         "tolerance": correctness.tolerance if correctness else None,
-        **{key: getattr(timing, key) if timing else None
-           for key in ("timer", "median", "q1", "q3", "iqr", "min", "mean", "std", "ci95_low", "ci95_high", "n_samples",
-                       "first_call_s")},
+        **{
+            key: getattr(timing, key) if timing else None
+            for key in ("timer", "median", "q1", "q3", "iqr", "min", "mean", "std", "ci95_low", "ci95_high", "n_samples", "first_call_s")
+        },
         "samples": list(timing.samples) if timing else None,
         "canary_ratio": canary.ratio if canary else None,
         "flops": case.flops,
@@ -187,9 +200,12 @@ def flatten_case(run: Run, case: CaseRecord) -> dict[str, Any]:
     }
 
 
-COLUMNS = tuple(flatten_case(Run(schema_version=0, run_id="", started_at=""), CaseRecord(
-    case_id="", workload="", params={}, dtype="", mode="", status="error",
-    backend=BackendRef(name="", framework="", device=""))).keys())
+COLUMNS = tuple(
+    flatten_case(
+        Run(schema_version=0, run_id="", started_at=""),
+        CaseRecord(case_id="", workload="", params={}, dtype="", mode="", status="error", backend=BackendRef(name="", framework="", device="")),
+    ).keys()
+)
 
 
 def load(path_or_dir: str | Path | Iterable[str | Path]):

@@ -51,6 +51,7 @@ class Drain(Record):
     queued_s: float
     limit_s: float
     escaped: bool
+    tries: int | None = None  # blocks checked: 2, more while each showed queued work
 
 
 class Canary(Record):

@@ -63,9 +63,16 @@ def precision_policy(allow_tf32: bool) -> dict[str, Any]:
     return {"fp32": "tf32" if allow_tf32 else "ieee", "allow_tf32": allow_tf32}
 
 
-def new_header(suite: dict[str, Any] | None = None, timing_config: dict[str, Any] | None = None, *, allow_tf32: bool = False,
-               options: dict[str, Any] | None = None, backends: list[str] | None = None, environment: dict[str, Any] | None = None,
-               **extra: Any) -> dict[str, Any]:
+def new_header(
+    suite: dict[str, Any] | None = None,
+    timing_config: dict[str, Any] | None = None,
+    *,
+    allow_tf32: bool = False,
+    options: dict[str, Any] | None = None,
+    backends: list[str] | None = None,
+    environment: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The header of a run document (every writer of run files builds it here). The environment is
     captured now unless given; ``extra`` adds fields of the writer's own (``ab_arm``, ``confirms_run``, ...)."""
     from bench.results.environment import capture

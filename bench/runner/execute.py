@@ -116,8 +116,12 @@ def check(adapter: Adapter, spec: Workload, built: Built, ref: Any, tol: float) 
     seconds = time.perf_counter() - start
     out_np = outputs_to_numpy(adapter, built, out)
     rel = spec.relative_error(out_np, ref)
-    correctness = Correctness(rel_error=rel, tolerance=tol, passed=bool(rel <= tol),  # NaN fails
-                              per_output=spec.error_breakdown(out_np, ref) or None)
+    correctness = Correctness(
+        rel_error=rel,
+        tolerance=tol,
+        passed=bool(rel <= tol),  # NaN fails
+        per_output=spec.error_breakdown(out_np, ref) or None,
+    )
     return correctness, seconds
 
 
@@ -138,9 +142,15 @@ def _canary(adapter: Adapter, prepared: Prepared, base: Timing, config: TimingCo
     # Ratio of minima: interference from other processes only ever adds time, so the minimum is the
     # steadiest estimate of what the work itself costs.
     ratio = timing.min / base.min
-    return Canary(params=doubled, median=timing.median, min=timing.min, ratio=ratio,
-                  expected_ratio=(spec.flops(doubled) or 2.0) / (spec.flops(params) or 1.0),
-                  min_ratio=config.canary_min_ratio, passed=bool(ratio >= config.canary_min_ratio))
+    return Canary(
+        params=doubled,
+        median=timing.median,
+        min=timing.min,
+        ratio=ratio,
+        expected_ratio=(spec.flops(doubled) or 2.0) / (spec.flops(params) or 1.0),
+        min_ratio=config.canary_min_ratio,
+        passed=bool(ratio >= config.canary_min_ratio),
+    )
 
 
 def _judge_synchronisation(record: CaseRecord, timing: Timing) -> None:
@@ -155,14 +165,17 @@ def _judge_synchronisation(record: CaseRecord, timing: Timing) -> None:
     drain, canary = timing.drain, timing.sync_canary
     if drain is not None and drain.escaped:
         record.status = "error"
-        record.reason = (f"timing escaped synchronisation: {drain.queued_s * 1e3:.3g} ms of work was still queued after "
-                         f"the synchronise returned (timed block {drain.block_s * 1e3:.3g} ms)")
+        record.reason = (
+            f"timing escaped synchronisation: {drain.queued_s * 1e3:.3g} ms of work was still queued after "
+            f"the synchronise returned (timed block {drain.block_s * 1e3:.3g} ms)"
+        )
     elif canary is not None and not canary.passed:
         canary.overhead_bound = True
         record.flags.append(OVERHEAD_BOUND)
         record.notes.append(
             f"{OVERHEAD_BOUND}: twice the work took {canary.ratio:.2f}x the time (expected ~{canary.expected_ratio:.1f}x); "
-            "this time is dispatch/launch overhead, idle parallel hardware or interference, not the work")
+            "this time is dispatch/launch overhead, idle parallel hardware or interference, not the work"
+        )
 
 
 def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: TimingConfig) -> None:
@@ -199,16 +212,20 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
 
 
 def backend_ref(adapter: Adapter, device_name: str | None = None) -> BackendRef:
-    return BackendRef(name=f"{adapter.framework}:{adapter.requested_device}", resolved=adapter.name,
-                      framework=adapter.framework, device=adapter.device, device_name=device_name)
+    return BackendRef(
+        name=f"{adapter.framework}:{adapter.requested_device}",
+        resolved=adapter.name,
+        framework=adapter.framework,
+        device=adapter.device,
+        device_name=device_name,
+    )
 
 
 def run_case(adapter: Adapter, case: Case, config: TimingConfig, backend: BackendRef | None = None) -> CaseRecord:
     """The case's record: status, reason, correctness, timing and figures. Never raises for the case's own failure."""
     started = time.time()
     backend = backend or backend_ref(adapter)
-    record = CaseRecord(case_id=case.case_id(backend.name), **case.to_dict(), backend=backend, status="error",
-                        reason="the case did not finish")
+    record = CaseRecord(case_id=case.case_id(backend.name), **case.to_dict(), backend=backend, status="error", reason="the case did not finish")
     try:
         _measure(adapter, prepare(adapter, case), record, config)
     except Unsupported as exc:

@@ -41,8 +41,13 @@ def worker_env(backend: BackendName, allow_tf32: bool) -> dict[str, str]:
 def failed_record(case: Case, backend: BackendName, hello: dict[str, Any] | None, status: Status, reason: str) -> CaseRecord:
     """The record of a case the worker could not measure (backend unavailable, worker crashed or hung)."""
     device = (hello or {}).get("device") or {}
-    ref = BackendRef(name=backend.name, resolved=device.get("backend", backend.name), framework=backend.framework,
-                     device=device.get("device", backend.device), device_name=device.get("device_name"))
+    ref = BackendRef(
+        name=backend.name,
+        resolved=device.get("backend", backend.name),
+        framework=backend.framework,
+        device=device.get("device", backend.device),
+        device_name=device.get("device_name"),
+    )
     return CaseRecord(case_id=case.case_id(backend.name), **case.to_dict(), backend=ref, status=status, reason=reason)
 
 
@@ -72,8 +77,14 @@ class Orchestrator:
             worker = WorkerProcess(python, env)
         except OSError as exc:
             return None, {"available": False, "reason": f"cannot start {python}: {exc}"}
-        hello = {"op": "hello", "framework": backend.framework, "adapter": adapter_reference(backend.framework),
-                 "device": backend.device, "allow_tf32": self.options.allow_tf32, "unsafe_no_sync": self.options.unsafe_no_sync}
+        hello = {
+            "op": "hello",
+            "framework": backend.framework,
+            "adapter": adapter_reference(backend.framework),
+            "device": backend.device,
+            "allow_tf32": self.options.allow_tf32,
+            "unsafe_no_sync": self.options.unsafe_no_sync,
+        }
         try:
             reply = worker.request(hello, self.options.start_timeout_s)
         except WorkerTimeout:
@@ -110,8 +121,9 @@ class Orchestrator:
                 except (WorkerTimeout, WorkerDied) as exc:
                     worker.kill()
                     if isinstance(exc, WorkerTimeout):
-                        record = failed_record(case, backend, hello, "timeout",
-                                               f"case exceeded the {self.options.case_timeout_s:g} s timeout; worker killed")
+                        record = failed_record(
+                            case, backend, hello, "timeout", f"case exceeded the {self.options.case_timeout_s:g} s timeout; worker killed"
+                        )
                     else:
                         record = failed_record(case, backend, hello, "crashed", exc.reason)
                     record.elapsed_s = time.time() - started

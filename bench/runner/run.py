@@ -39,9 +39,13 @@ def execute(
 ) -> RunOutcome:
     """Run every planned case; Ctrl-C finalises the run as ``interrupted`` and keeps finished cases."""
     work = plan(suite, backends, workloads)
-    header = new_header(suite.describe(), suite.timing.to_dict(), allow_tf32=options.allow_tf32, backends=[b.name for b, _ in work],
-                        options={"case_timeout_s": options.case_timeout_s, "pythons": options.pythons,
-                                 "unsafe_no_sync": options.unsafe_no_sync})
+    header = new_header(
+        suite.describe(),
+        suite.timing.to_dict(),
+        allow_tf32=options.allow_tf32,
+        backends=[b.name for b, _ in work],
+        options={"case_timeout_s": options.case_timeout_s, "pythons": options.pythons, "unsafe_no_sync": options.unsafe_no_sync},
+    )
     environment = header["environment"]
     writer = RunWriter(out_dir, header)
     orchestrator = Orchestrator(options, suite.timing)

@@ -53,8 +53,7 @@ class Built:
 class Build(Protocol):
     """What each framework module of a workload defines as ``build``."""
 
-    def __call__(self, adapter: Adapter, params: dict[str, Any], dtype: str, mode: str,
-                 inputs: dict[str, np.ndarray]) -> Built: ...
+    def __call__(self, adapter: Adapter, params: dict[str, Any], dtype: str, mode: str, inputs: dict[str, np.ndarray]) -> Built: ...
 
 
 @dataclass(frozen=True)
@@ -126,6 +125,7 @@ def _thaw(v: Any) -> Any:
 
 def format_params(params: dict[str, Any]) -> str:
     """``k=4,m=8,n=4`` (sorted keys; list values as ``1x4x256``): the parameter part of a case label."""
+
     def fmt(v: Any) -> str:
         return "x".join(str(x) for x in v) if isinstance(v, list | tuple) else str(v)
 

@@ -25,7 +25,7 @@ def relative_time_heatmap(relative: pd.DataFrame, title: str) -> Figure:
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=LogNorm(1.0, top), aspect="auto")
     for (r, c), v in np.ndenumerate(values):
         text = f"{v:.2f}×" if np.isfinite(v) else "—"
-        ax.text(c, r, text, ha="center", va="center", fontsize=7, color="white" if np.isfinite(v) and v > top ** 0.6 else "black")
+        ax.text(c, r, text, ha="center", va="center", fontsize=7, color="white" if np.isfinite(v) and v > top**0.6 else "black")
     ax.set_xticks(range(relative.shape[1]), list(relative.columns))
     ax.set_yticks(range(relative.shape[0]), list(relative.index))
     ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ def roofline(points: pd.DataFrame, roofs: list[Roof], title: str) -> Figure:
     hi = max([*xs, *ridges, 1.0]) * 4
     grid = np.geomspace(lo, hi, 200)
     for i, roof in enumerate(roofs):
-        style = {"ls": ":" if roof.measured else "-", "color": "#777" if roof.measured else f"C{i % 10}", "lw": 1.4}
+        style: dict[str, Any] = {"ls": ":" if roof.measured else "-", "color": "#777" if roof.measured else f"C{i % 10}", "lw": 1.4}
         if roof.bandwidth_gbs and roof.gflops:
             ax.plot(grid, np.minimum(grid * roof.bandwidth_gbs, roof.gflops), label=roof.label, **style)
         elif roof.bandwidth_gbs:
@@ -43,8 +44,17 @@ def roofline(points: pd.DataFrame, roofs: list[Roof], title: str) -> Figure:
             ax.axhline(roof.gflops, label=roof.label, **style)
     frameworks = sorted(points["framework"].unique())
     for (fw, dtype), sub in points.groupby(["framework", "dtype"], sort=True):
-        ax.scatter(sub["intensity"], sub["gflops"], s=28, marker=MARKERS.get(dtype, "D"), color=color(fw, frameworks),
-                   edgecolor="white", linewidth=0.5, label=f"{fw} {dtype}", zorder=3)
+        ax.scatter(
+            sub["intensity"],
+            sub["gflops"],
+            s=28,
+            marker=MARKERS.get(dtype, "D"),
+            color=color(fw, frameworks),
+            edgecolor="white",
+            linewidth=0.5,
+            label=f"{fw} {dtype}",
+            zorder=3,
+        )
     log_axis(ax, "x")
     log_axis(ax, "y")
     ax.set_xlim(lo, hi)

@@ -25,8 +25,16 @@ def spread_plot(rows: list[dict[str, Any]], title: str, samples_cap: int) -> Fig
     ax = fig.add_subplot()
     frameworks = sorted({r["framework"] for r in rows})
     stats = [{"med": r["median"], "q1": r["q1"], "q3": r["q3"], "whislo": r["min"], "whishi": r["max"], "fliers": []} for r in rows]
-    ax.bxp(stats, positions=range(len(rows)), orientation="horizontal", widths=0.55, showfliers=False,
-           boxprops={"color": "#444"}, medianprops={"color": "#c00", "lw": 1.5}, whiskerprops={"color": "#888"})
+    ax.bxp(
+        stats,
+        positions=range(len(rows)),
+        orientation="horizontal",
+        widths=0.55,
+        showfliers=False,
+        boxprops={"color": "#444"},
+        medianprops={"color": "#c00", "lw": 1.5},
+        whiskerprops={"color": "#888"},
+    )
     rng = np.random.default_rng(0)
     for i, r in enumerate(rows):
         shown = thin(r["samples"], samples_cap)

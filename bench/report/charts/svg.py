@@ -65,13 +65,13 @@ def chart(build: Callable[..., Figure]) -> Callable[..., Markup]:
 
     @functools.wraps(build)
     def wrapper(*args, **kwargs) -> Markup:
-        with matplotlib.rc_context(RC):
+        with matplotlib.rc_context(RC):  # type: ignore[arg-type]
             return to_svg(build(*args, **kwargs))
 
     return wrapper
 
 
-def row_height(n_rows: int, per_row: float = 0.24, minimum: float = 1.6) -> float:
+def row_height(n_rows: float, per_row: float = 0.24, minimum: float = 1.6) -> float:
     return max(minimum, 0.9 + per_row * n_rows)
 
 

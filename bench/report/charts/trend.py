@@ -18,8 +18,9 @@ def trend_plot(lines: list[dict[str, Any]], changes: list[dict[str, Any]], title
         ax.plot(line["times"], line["medians"], marker="o", ms=3, lw=1.2, color=f"C{i % 10}", label=line["label"])
     for change in changes:
         ax.axvline(change["time"], color="#999", ls=":", lw=1)
-        ax.annotate(change["text"], (change["time"], 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                    va="top", ha="right", fontsize=6.5, color="#555")
+        ax.annotate(
+            change["text"], (change["time"], 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=6.5, color="#555"
+        )
     log_axis(ax, "y", seconds=True)
     ax.set_ylabel("median time per call (log)")
     ax.set_title(title, loc="left")

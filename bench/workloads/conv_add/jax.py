@@ -21,8 +21,7 @@ def build(adapter, params, dtype, mode, inputs):
     stride, act = params["stride"], _ACTIVATIONS[params["act"]]
 
     def conv_add(x, w, b, r):
-        y = lax.conv_general_dilated(x, w, (stride, stride), ((PAD, PAD), (PAD, PAD)),
-                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        y = lax.conv_general_dilated(x, w, (stride, stride), ((PAD, PAD), (PAD, PAD)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
         return act(y + b + r)
 
     info = {"path": f"lax.conv_general_dilated + adds + jax.nn.{params['act']}", "layout": "NHWC/HWIO"}

@@ -142,8 +142,7 @@ def nchw_output(adapter):
     return lambda out: adapter.to_numpy(out).transpose(NHWC_TO_NCHW)
 
 
-def eager_or_compiled(adapter, mode: str, conv_add, args: tuple, info: dict[str, Any], compiler: str,
-                      to_numpy=None, wrap=lambda call: call) -> Built:
+def eager_or_compiled(adapter, mode: str, conv_add, args: tuple, info: dict[str, Any], compiler: str, to_numpy=None, wrap=lambda call: call) -> Built:
     """Eager: ``conv_add(*args)`` op by op. Compiled: ``adapter.compile(conv_add)``, with the eager call as
     the baseline timed in the same case (``metrics.fusion_gain``). ``wrap`` adds per-call context (torch's
     inference mode)."""
@@ -152,8 +151,9 @@ def eager_or_compiled(adapter, mode: str, conv_add, args: tuple, info: dict[str,
         return Built(eager, info, to_numpy)
     compiled = adapter.compile(conv_add)
     baseline = Built(eager, {"path": "the same ops, eager (unfused)"}, to_numpy)
-    return Built(wrap(lambda: compiled(*args)), {**info, "compiler": compiler, "baseline": "eager"}, to_numpy,
-                 baseline=baseline, baseline_metric=FUSION_GAIN)
+    return Built(
+        wrap(lambda: compiled(*args)), {**info, "compiler": compiler, "baseline": "eager"}, to_numpy, baseline=baseline, baseline_metric=FUSION_GAIN
+    )
 
 
 SPEC = ConvAdd()

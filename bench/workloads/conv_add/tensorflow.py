@@ -35,8 +35,12 @@ def _graph(adapter, body, remap, args):
     convs = [k for k in kernels if "Conv2D[" in k]
     fused = convs[0].split("[", 1)[1].rstrip("]").split(", ") if convs else []
     # conv + bias + add + activation all in one kernel: BiasAdd, Add and the activation in fused_ops.
-    info = {"remapping": "on" if remap else "off", "kernels": kernels, "fused_into_conv": fused,
-            "fully_fused": {"BiasAdd", "Add"} <= set(fused) and len(fused) >= 3}
+    info = {
+        "remapping": "on" if remap else "off",
+        "kernels": kernels,
+        "fused_into_conv": fused,
+        "fully_fused": {"BiasAdd", "Add"} <= set(fused) and len(fused) >= 3,
+    }
     graph = with_remapping(adapter.compile(adapter.run_on_device(body)), remap)
     return (lambda: graph(*args)), info
 

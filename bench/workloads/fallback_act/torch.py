@@ -55,8 +55,10 @@ def build(adapter, params, dtype, mode, inputs):
     x, w1, w2 = (adapter.from_numpy(inputs[k], dtype) for k in ("x", "w1", "w2"))
     host = params["act"] == "host"
     if host and adapter.device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") != "1":
-        raise Unsupported("siliconbench::softshrink_host has no MPS kernel and PyTorch's CPU fallback is off "
-                          "(benchmarks run without PYTORCH_ENABLE_MPS_FALLBACK); `siliconbench profile` runs it with the fallback to show it")
+        raise Unsupported(
+            "siliconbench::softshrink_host has no MPS kernel and PyTorch's CPU fallback is off "
+            "(benchmarks run without PYTORCH_ENABLE_MPS_FALLBACK); `siliconbench profile` runs it with the fallback to show it"
+        )
     act = HostSoftshrink(adapter.device) if host else nn.Softshrink(LAMBDA)
     model = nn.Sequential(_linear(w1), act, _linear(w2)).eval()
     if mode == "compiled":

@@ -11,6 +11,7 @@ def build(adapter, params, dtype, mode, inputs):
     fn = torch.matmul
     if mode == "compiled":
         fn = adapter.compile(fn)
+
     def call():
         with torch.inference_mode():
             return fn(a, b)

@@ -42,16 +42,18 @@ def build(adapter, params, dtype, mode, inputs):
     if scheme == "none":
         weights, path = [inputs["w"]], "dense x @ w.T (baseline)"
 
-        def fn(x, w):
-            return x @ w.T
+        def fn(x, *w):
+            return x @ w[0].T
     else:
         weights, group, bits = _affine_operands(params, inputs)
         path = f"native kernel mx.quantized_matmul (affine, {bits}-bit, group {group})"
         if scheme == "int8":
             path += " emulating int8 per channel"
 
-        def fn(x, wq, scales, biases):
+        def fn(x, *w):
+            wq, scales, biases = w
             return mx.quantized_matmul(x, wq, scales, biases, transpose=True, group_size=group, bits=bits)
+
     if mode == "compiled":
         fn = adapter.compile(fn)
         path += " (mx.compile)"

@@ -20,8 +20,7 @@ _TO_BLHD = (0, 2, 1, 3)  # (B, H, L, D) <-> (B, L, H, D); its own inverse
 
 def _check_cudnn(adapter, dtype):
     if adapter.device != "cuda":
-        raise Unsupported("variant=cudnn needs CUDA (jax.nn.dot_product_attention implementation='cudnn'); "
-                          f"this is jax:{adapter.device}")
+        raise Unsupported(f"variant=cudnn needs CUDA (jax.nn.dot_product_attention implementation='cudnn'); this is jax:{adapter.device}")
     if dtype == "fp32":
         raise Unsupported("variant=cudnn needs fp16 or bf16 (cuDNN flash attention rejects fp32 Q/K/V)")
 
@@ -67,11 +66,9 @@ def build(adapter, params, dtype, mode, inputs):
         q, k, v = (adapter.from_numpy(inputs[name].transpose(_TO_BLHD), dtype) for name in ("q", "k", "v"))
 
         def attend(q, k, v):
-            return jax.nn.dot_product_attention(q, k, v, scale=scale, is_causal=params["causal"],
-                                                implementation=implementation)
+            return jax.nn.dot_product_attention(q, k, v, scale=scale, is_causal=params["causal"], implementation=implementation)
 
-        info = {"path": f"jax.nn.dot_product_attention(implementation={implementation!r})", "layout": "BLHD",
-                "fused": implementation == "cudnn"}
+        info = {"path": f"jax.nn.dot_product_attention(implementation={implementation!r})", "layout": "BLHD", "fused": implementation == "cudnn"}
         to_numpy = lambda out: adapter.to_numpy(out).transpose(_TO_BLHD)
     if mode == "compiled":
         attend = adapter.compile(attend)

@@ -120,8 +120,7 @@ def attention_reference(q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: boo
 def cudnn_unsupported(framework: str) -> str:
     """Why ``variant=cudnn`` does not apply to a framework other than JAX."""
     reasons = {
-        "torch": "variant=cudnn forces JAX's cuDNN attention; torch picks its kernel itself in variant=fused "
-        "(info.sdp_backend says which)",
+        "torch": "variant=cudnn forces JAX's cuDNN attention; torch picks its kernel itself in variant=fused (info.sdp_backend says which)",
         "tensorflow": "variant=cudnn forces JAX's cuDNN attention; TensorFlow has no fused attention kernel",
         "mlx": "variant=cudnn forces JAX's cuDNN attention; MLX's CUDA backend picks cuDNN itself in variant=fused",
     }

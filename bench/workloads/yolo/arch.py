@@ -119,11 +119,7 @@ class Graph:
     def conv_macs(self, size: int) -> int:
         """Multiply-accumulates of every conv for one ``size``×``size`` image (bias, SiLU not counted)."""
         sides = self.spatial(size)
-        return sum(
-            node.cin * node.k * node.k * node.channels * sides[i] ** 2
-            for i, node in enumerate(self.nodes)
-            if node.kind == "conv"
-        )
+        return sum(node.cin * node.k * node.k * node.channels * sides[i] ** 2 for i, node in enumerate(self.nodes) if node.kind == "conv")
 
     def parameter_count(self) -> int:
         return sum(n.channels * (n.cin * n.k * n.k + 1) for n in self.convs())

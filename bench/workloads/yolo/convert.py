@@ -42,8 +42,7 @@ def native_weights(adapter, inputs: Mapping[str, np.ndarray], dtype: str, layout
     _, weights = split_inputs(inputs)
     perm = OIHW_TO[layout]
     return {
-        name: (adapter.from_numpy(np.ascontiguousarray(w.transpose(perm)), dtype), adapter.from_numpy(b, dtype))
-        for name, (w, b) in weights.items()
+        name: (adapter.from_numpy(np.ascontiguousarray(w.transpose(perm)), dtype), adapter.from_numpy(b, dtype)) for name, (w, b) in weights.items()
     }
 
 

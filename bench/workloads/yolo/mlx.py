@@ -39,7 +39,7 @@ class YoloMLX(nn.Module):
         return a + b
 
     def concat(self, node: Node, *xs: mx.array) -> mx.array:
-        return mx.concatenate(xs, axis=-1)
+        return mx.concatenate(list(xs), axis=-1)
 
     def slice(self, node: Node, x: mx.array) -> mx.array:
         return x[..., node.lo : node.hi]

@@ -44,13 +44,16 @@ def fold_bn(raw: RawConv, eps: float = BN_EPS) -> tuple[np.ndarray, np.ndarray]:
     ``s = gamma / sqrt(var + eps)``, ``w' = w · s`` per output channel, ``b' = beta - mean · s``.
     """
     if raw.gamma is None:
+        assert raw.bias is not None, "a conv without BN has a bias"
         return raw.w, raw.bias
+    assert raw.var is not None and raw.beta is not None and raw.mean is not None
     scale = raw.gamma / np.sqrt(raw.var + eps)
     return raw.w * scale[:, None, None, None], raw.beta - raw.mean * scale
 
 
 def batch_norm_nhwc(y: np.ndarray, raw: RawConv, eps: float = BN_EPS) -> np.ndarray:
     """Inference-mode BN over the last axis (the unfolded computation fold_bn must equal)."""
+    assert raw.mean is not None and raw.var is not None and raw.gamma is not None and raw.beta is not None
     return (y - raw.mean) / np.sqrt(raw.var + eps) * raw.gamma + raw.beta
 
 

@@ -80,7 +80,7 @@ def canonical_rows(dets: np.ndarray) -> np.ndarray:
     return out
 
 
-def constants(inputs: dict[str, np.ndarray], reg_max: int) -> dict[str, np.ndarray]:
+def constants(inputs: dict[str, np.ndarray], reg_max: int) -> dict[str, Any]:
     """NumPy constants every framework needs: bins (R,), the j < i mask (K, K), K and D."""
     k, d = reference.sizes(len(inputs["anchors"]))
     return {

@@ -22,8 +22,7 @@ class Axpy(Workload):
 
     def make_inputs(self, params, dtype, rng):
         n = params["n"]
-        return {"x": round_to(rng.standard_normal(n, dtype=np.float32), dtype),
-                "y": round_to(rng.standard_normal(n, dtype=np.float32), dtype)}
+        return {"x": round_to(rng.standard_normal(n, dtype=np.float32), dtype), "y": round_to(rng.standard_normal(n, dtype=np.float32), dtype)}
 
     def reference(self, params, dtype, inputs):
         return 2.0 * inputs["x"].astype(np.float64) + inputs["y"].astype(np.float64)
