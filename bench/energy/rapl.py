@@ -89,7 +89,8 @@ class RaplMeter:
             self.zones.append(zone)
         # The kernel's counter runs 0..max_energy_range_uj; the one-unit difference between that range and
         # the true modulus (range + one energy unit, a few microjoules) is below the counter's resolution.
-        packages = [z.domain for z in self.zones if z.domain.startswith("package") or z.domain.split("/")[-1] == "dram"]
+        packages = [z.domain for z in self.zones
+                    if ("/" not in z.domain and z.domain.startswith("package")) or z.domain.split("/")[-1] == "dram"]
         self.summed = tuple(packages) or tuple(z.domain for z in self.zones if "/" not in z.domain)
         return None
 
