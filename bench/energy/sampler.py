@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
-Probe = Callable[[], "float | None"]
+Probe = Callable[[], Any]  # a number (watts), or any reading (a ThermalState); None records nothing
 
 
 class BackgroundSampler:
@@ -21,7 +21,7 @@ class BackgroundSampler:
         self.probes = dict(probes)
         self.interval_s = interval_s
         self.clock = clock
-        self.rows: list[tuple[float, dict[str, float]]] = []
+        self.rows: list[tuple[float, dict[str, Any]]] = []
         self.errors: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -29,7 +29,7 @@ class BackgroundSampler:
 
     def sample_once(self) -> None:
         t = self.clock()
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}
         for name, probe in list(self.probes.items()):
             try:
                 value = probe()
@@ -38,7 +38,7 @@ class BackgroundSampler:
                 self.probes.pop(name, None)
                 continue
             if value is not None:
-                values[name] = float(value)
+                values[name] = float(value) if isinstance(value, int | float) else value
         with self._lock:
             self.rows.append((t, values))
 
@@ -53,7 +53,7 @@ class BackgroundSampler:
             self._thread = threading.Thread(target=self._loop, name="energy-sampler", daemon=True)
             self._thread.start()
 
-    def stop(self) -> list[tuple[float, dict[str, float]]]:
+    def stop(self) -> list[tuple[float, dict[str, Any]]]:
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=max(1.0, 5 * self.interval_s))
@@ -62,6 +62,6 @@ class BackgroundSampler:
         with self._lock:
             return list(self.rows)
 
-    def values(self, name: str) -> list[float]:
+    def values(self, name: str) -> list[Any]:
         with self._lock:
             return [v[name] for _, v in self.rows if name in v]

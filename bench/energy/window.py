@@ -40,7 +40,7 @@ class EnergyResult:
     domains_j: dict[str, float]
     total_j: float
     seconds: float
-    samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    samples: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     sampler_errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -52,7 +52,7 @@ class EnergyResult:
 
     def cross_checks(self) -> dict[str, Any] | None:
         """One check per power probe that produced samples ("power_w", "instant_power_w")."""
-        names = sorted({k for _, v in self.samples for k in v if k.endswith("power_w")})
+        names = sorted({k for _, v in self.samples for k in v if k.endswith("power_w")})  # numbers only
         if not names:
             return None
         return {name: cross_check(self.total_j, self.seconds, self.power_series(name)) for name in names}
@@ -82,19 +82,20 @@ class EnergyResult:
 class EnergyWindow:
     """``start()`` / ``stop()`` (or ``with``) around a region; ``stop()`` returns an EnergyResult.
 
-    ``threaded=False`` leaves the background sampling to the caller (``window.sampler.sample_once()``),
-    for tests with a simulated clock.
+    ``extra_probes`` are sampled on the same thread (thermal readings during the window). ``threaded=False``
+    leaves the background sampling to the caller (``window.sampler.sample_once()``), for tests with a
+    simulated clock.
     """
 
     def __init__(self, meter: EnergyMeter, *, interval_s: float = 0.1, clock: Callable[[], float] = time.monotonic,
-                 threaded: bool = True):
+                 threaded: bool = True, extra_probes: dict[str, Callable[[], Any]] | None = None):
         reason = meter.available()
         if reason is not None:
             raise RuntimeError(f"energy unavailable: {reason}")
         self.meter = meter
         self.clock = clock
         self.threaded = threaded
-        probes = meter.probes() if hasattr(meter, "probes") else {}
+        probes = {**(meter.probes() if hasattr(meter, "probes") else {}), **(extra_probes or {})}
         self.sampler = BackgroundSampler(probes, interval_s=interval_s, clock=clock)
         self._t0: float | None = None
         self._r0: EnergyReading | None = None
