@@ -62,7 +62,9 @@ class NvmlSensor:
 
     def _reasons_fn(self) -> Callable[[Any], int] | None:
         nvml = self.device.nvml
-        return getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or getattr(nvml, "nvmlDeviceGetCurrentClocksThrottleReasons", None)
+        # nvmlDeviceGetCurrentClocksEventReasons replaced ...ThrottleReasons, which older releases have alone.
+        return (getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+                or getattr(nvml, "nvmlDeviceGetCurrentClocksThrottleReasons", None))
 
     def read(self) -> ThermalState:
         reason = self.device.open()

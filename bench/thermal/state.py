@@ -94,8 +94,8 @@ def judge(before: ThermalState, after: ThermalState, clock_tolerance: float = CL
         notes.append(f"throttled: clocks limited by {', '.join(slowdowns)}{where}")
     if after.temperature_c is not None and after.slowdown_c and after.temperature_c >= after.slowdown_c:
         notes.append(f"throttled: temperature {after.temperature_c:.0f} °C reached the slowdown threshold {after.slowdown_c:.0f} °C")
-    if after.speed_limit_pct is not None and after.speed_limit_pct < (before.speed_limit_pct if before.speed_limit_pct is not None else 100):
-        was = before.speed_limit_pct if before.speed_limit_pct is not None else 100
+    was = before.speed_limit_pct if before.speed_limit_pct is not None else 100
+    if after.speed_limit_pct is not None and after.speed_limit_pct < was:
         notes.append(f"throttled: CPU speed limit fell from {was} to {after.speed_limit_pct} %")
     return notes
 
