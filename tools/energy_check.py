@@ -125,7 +125,7 @@ def load_phase(torch, meter, sensor, args) -> dict[str, Any]:
         result = window.stop()
 
     rates = [(b["t_s"], b["tflops"]) for b in buckets if b["tflops"]]
-    burst = [r for t, r in rates if t <= 3.0]
+    burst = [r for _, r in rates[:3]]  # the first three one-second buckets
     tail = [r for t, r in rates if t >= rates[-1][0] - min(30.0, args.seconds / 3)] if rates else []
     return {
         "n": n, "dtype": args.dtype, "per_call_ms_warm": per_call_s * 1e3, "calls_per_chunk": chunk, "calls": calls,
@@ -181,16 +181,27 @@ def main() -> int:
 
     baseline = sensor.read()
     out["baseline"] = baseline.to_dict()
-    out["counter_update"] = counter_update_interval_ms(meter)
-    out["idle"] = idle_phase(meter, 3.0, args.interval)
-    load = load_phase(torch, meter, sensor, args)
-    out["load"] = load
+
+    def phase(name: str, fn) -> Any:
+        """Run one phase; a failure is recorded in the output and the check goes on."""
+        try:
+            out[name] = fn()
+        except Exception as exc:
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return out[name]
+
+    phase("counter_update", lambda: counter_update_interval_ms(meter))
+    phase("idle", lambda: idle_phase(meter, 3.0, args.interval))
+    load = phase("load", lambda: load_phase(torch, meter, sensor, args))
     after = sensor.read()
     out["after"] = after.to_dict()
-    first_busy = load["thermal_states"][0] if load["thermal_states"] else None
     # The trace compares busy readings; baseline-vs-after compares idle ones (temperature, pressure, limits).
-    out["thermal_notes"] = {"trace": load["thermal_notes_trace"], "baseline_vs_after": judge(baseline, after)}
-    out["cooldown"] = cooldown(sensor, baseline, max_wait_s=args.cooldown, poll_s=1.0).to_dict()
+    out["thermal_notes"] = {"trace": load.get("thermal_notes_trace"), "baseline_vs_after": judge(baseline, after)}
+    phase("cooldown", lambda: cooldown(sensor, baseline, max_wait_s=args.cooldown, poll_s=1.0).to_dict())
+    if "error" in load:
+        print(json.dumps(out, indent=1))
+        return 1
+    first_busy = load["thermal_states"][0] if load["thermal_states"] else None
     check = (load["energy"]["cross_check"] or {}).get("power_w", {})
     out["summary"] = {
         "counter_j": load["energy"]["total_j"],

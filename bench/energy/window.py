@@ -102,8 +102,8 @@ class EnergyWindow:
         self.result: EnergyResult | None = None
 
     def start(self) -> "EnergyWindow":
+        self._r0 = self.meter.read()  # first: a meter may block until its first sample (powermetrics)
         self._t0 = self.clock()
-        self._r0 = self.meter.read()
         self.sampler.start(threaded=self.threaded)
         return self
 
