@@ -2,15 +2,17 @@
 
 A worker makes one ``CaseMonitor`` for its backend's device and calls, per run and per case:
 
-    monitor.start_run()                      # idle baseline for --cooldown
-    cooldown = monitor.before_case()         # waits (bounded) when --cooldown S > 0
+    monitor.start_run()                                   # idle baseline for --cooldown
+    cooldown = monitor.before_case(units_per_call, unit)  # waits (bounded) when --cooldown S > 0
     ... first call, warm-up, block sizing (ends with a synchronise) ...
-    monitor.open()                           # thermal "before", energy window opens
+    monitor.open()                                        # thermal "before", energy window opens
     ... the timed sample blocks (the last ends with a synchronise) ...
-    fields = monitor.close(calls, units_per_call, unit)   # {"energy": ..., "thermal": ...}
+    fields = monitor.close(calls)                         # {"energy": ..., "thermal": ...}
 
-``fields`` go into the case record as they are (docs/energy.md). Thermal readings are also taken in the
-background while the window is open, so a clock that dips and recovers inside the case is seen.
+``fields`` go into the case record as they are (docs/energy.md); ``flag_notes(fields)`` gives the
+notes for the record's ``notes`` list, each starting with "throttled: ". Thermal readings are also
+taken in the background while the window is open, so a clock that dips and recovers inside the case
+is seen.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class CaseMonitor:
         self.window: EnergyWindow | None = None
         self.sampler: BackgroundSampler | None = None
         self.before: ThermalState | None = None
+        self.units: tuple[float | None, str | None] = (None, None)
+        self.fields: dict[str, Any] | None = None
 
     @property
     def energy_unavailable(self) -> str | None:
@@ -53,7 +57,10 @@ class CaseMonitor:
         self.baseline = self.sensor.read()
         return self.baseline
 
-    def before_case(self) -> dict[str, Any] | None:
+    def before_case(self, units_per_call: float | None = None, unit: str | None = None) -> dict[str, Any] | None:
+        """Remember the case's work units (images, tokens per call); cool down when --cooldown asks to."""
+        self.units = (units_per_call, unit)
+        self.fields = None
         if self.config.cooldown_s <= 0 or self.baseline is None:
             return None
         return cooldown(self.sensor, self.baseline, self.config.cooldown_s, self.config.poll_s,
@@ -71,6 +78,9 @@ class CaseMonitor:
             self.sampler.start(threaded=self.threaded)
 
     def close(self, calls: int, units_per_call: float | None = None, unit: str | None = None) -> dict[str, Any]:
+        """Close the window: the case's ``energy`` (with --energy) and ``thermal`` fields, also kept in ``self.fields``."""
+        if units_per_call is None:
+            units_per_call, unit = self.units
         out: dict[str, Any] = {}
         if self.window is not None:
             result = self.window.stop()
@@ -86,7 +96,14 @@ class CaseMonitor:
         out["thermal"] = {"before": self.before.to_dict() if self.before else None, "after": after.to_dict(),
                           "during": _during(trace), "notes": notes}
         self.window = self.sampler = self.before = None
+        self.fields = out
         return out
+
+
+def flag_notes(fields: dict[str, Any]) -> list[str]:
+    """The thermal notes as case notes, each starting with the flag name "throttled: "."""
+    notes = ((fields or {}).get("thermal") or {}).get("notes") or []
+    return [n if n.startswith("throttled") else f"throttled: {n}" for n in notes]
 
 
 def _during(trace: list[ThermalState]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.energy import NullMeter
-from bench.monitor import CaseMonitor, MonitorConfig
+from bench.monitor import CaseMonitor, MonitorConfig, flag_notes
 from bench.thermal import ThermalState
 from tests.fakes_energy import FakeMeter, FakeSensor, SimClock
 
@@ -18,13 +18,16 @@ def test_case_fields_hold_energy_per_call_and_the_throttled_note_from_inside_the
     sensor = FakeSensor(clock, lambda t: busy(1755, ["sw_power_cap"]) if 0.5 <= t <= 1.5 else busy(1980))
     monitor = CaseMonitor("cuda", config=MonitorConfig(energy=True), meter=FakeMeter(clock, {"gpu": 600.0}), sensor=sensor,
                           threaded=False, clock=clock, sleep=clock.sleep)
+    assert monitor.before_case(8, "image") is None  # no --cooldown
     monitor.open()
     for _ in range(4):
         clock.t += 0.5
         monitor.sampler.sample_once()
-    fields = monitor.close(calls=400, units_per_call=8, unit="image")
+    fields = monitor.close(calls=400)
+    assert monitor.fields is fields
     energy = fields["energy"]
-    assert (energy["total_j"], energy["seconds"], energy["mean_w"], energy["j_per_call"], energy["j_per_unit"]) == (1200.0, 2.0, 600.0, 3.0, 0.375)
+    got = tuple(energy[k] for k in ("total_j", "seconds", "mean_w", "j_per_call", "j_per_unit"))
+    assert got == (1200.0, 2.0, 600.0, 3.0, 0.375)
     assert energy["cross_check"]["power_w"]["verdict"] == "agree"
     thermal = fields["thermal"]
     assert thermal["notes"] == ["throttled during the window: sw_power_cap in 3 of 6 readings",
@@ -53,7 +56,8 @@ def test_without_energy_no_energy_field():
 def test_before_case_cools_down_to_the_run_baseline_only_when_asked():
     clock = SimClock()
     sensor = FakeSensor(clock, lambda t: ThermalState("macos", pressure="nominal" if t >= 20 or t == 0 else "serious"))
-    monitor = CaseMonitor("mps", config=MonitorConfig(cooldown_s=60, poll_s=5), sensor=sensor, threaded=False, clock=clock, sleep=clock.sleep)
+    monitor = CaseMonitor("mps", config=MonitorConfig(cooldown_s=60, poll_s=5), sensor=sensor, threaded=False,
+                          clock=clock, sleep=clock.sleep)
     assert monitor.start_run().pressure == "nominal"
     clock.t = 1.0  # a case later, the machine is hot
     result = monitor.before_case()
@@ -61,3 +65,9 @@ def test_before_case_cools_down_to_the_run_baseline_only_when_asked():
     idle = CaseMonitor("mps", sensor=sensor, threaded=False, clock=clock, sleep=clock.sleep)
     idle.start_run()
     assert idle.before_case() is None
+
+
+def test_flag_notes_start_with_the_flag_name():
+    fields = {"thermal": {"notes": ["thermal pressure rose from nominal to fair", "throttled: SM clock fell from 1980 to 1755 MHz"]}}
+    assert flag_notes(fields) == ["throttled: thermal pressure rose from nominal to fair", "throttled: SM clock fell from 1980 to 1755 MHz"]
+    assert flag_notes({"thermal": {"notes": []}}) == [] and flag_notes(None) == []
