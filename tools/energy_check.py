@@ -13,8 +13,9 @@ Phases, all bounded (defaults take about 2.5 minutes; --seconds 20 --cooldown 10
    records TFLOP/s, SM clock, temperature, power and clock-event reasons: the burst at the start
    against the sustained rate at the end (issue 13: 782 TFLOP/s in a short burst, 670-690 sustained);
 3. cooldown: bench.thermal.cooldown back to the idle baseline, at most --cooldown s.
-Prints one JSON document (and writes it to --out). NVML is thread-safe (NVML API reference,
-"Multi-threading"), so the background power sampler and the main loop may call it at once.
+Prints one JSON document (and writes it to --out). "NVML is thread-safe so it is safe to make
+simultaneous NVML calls from multiple threads" (NVML API Reference, docs.nvidia.com/deploy/nvml-api/
+nvml-api-reference.html), so the background power sampler and the main loop may both call it.
 """
 
 from __future__ import annotations
