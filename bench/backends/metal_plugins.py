@@ -402,8 +402,9 @@ def check(plugin: MetalPlugin, host: Host, version_of: VersionLookup, requires_o
     mac = _version(host.mac_version)
     if mac is None or mac < Version(plugin.min_macos):
         return PluginStatus(plugin, version, f"needs macOS >= {plugin.min_macos}, found {host.mac_version or 'unknown'}")
-    if Version(host.python) not in SpecifierSet(plugin.python):
-        return PluginStatus(plugin, version, f"needs Python {plugin.python}, found {host.python}")
+    python = SpecifierSet(plugin.python)
+    if Version(host.python) not in python:
+        return PluginStatus(plugin, version, f"needs Python {python}, found {host.python}")
     for dist, spec in _framework_requirements(plugin, version, requires_of(plugin.distribution)).items():
         found = version_of(dist)
         if found is None:
