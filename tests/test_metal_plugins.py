@@ -326,3 +326,60 @@ def test_tensorflow_missing_gpu_kernel_is_unsupported_shape_errors_are_not():
     assert unsupported_reason(graph, status("tensorflow-metal", "1.2.0")) is not None
     shapes = InvalidArgumentError("Incompatible shapes: [2] vs. [3] [Op:AddV2]")
     assert unsupported_reason(shapes, status("tensorflow-metal", "1.2.0")) is None
+
+
+# ---- environment the worker sets, and the install recipes --------------------------------------
+
+def test_environment_for_the_chosen_plugin():
+    """jax-metallib casts fp32 GEMM inputs of >= 1e6 elements to float16 unless
+    JAX_METALLIB_GEMM_TRUE_F32=1 (README 'Precision note'): set under the IEEE policy only.
+    jax-metal needs ENABLE_PJRT_COMPATIBILITY=1 with a jaxlib newer than 0.4.34 (its README)."""
+    metallib = discover("jax", host=TAHOE, **env(jax_metallib="0.10.1.0", jax="0.10.2", jaxlib="0.10.2"))
+    assert metallib.environment(allow_tf32=False) == {"JAX_METALLIB_GEMM_TRUE_F32": "1"}
+    assert metallib.environment(allow_tf32=True) == {}
+    legacy = discover("jax", host=MAC, **env(jax_metal="0.1.1", jax="0.5.0", jaxlib="0.5.0"))
+    assert legacy.environment(allow_tf32=True) == {"ENABLE_PJRT_COMPATIBILITY": "1"}
+    assert discover("jax", host=Host("Linux", "x86_64", None, "3.11.7")).environment(allow_tf32=False) == {}
+
+
+FRAMEWORK_RELEASES = ["0.4.34", "0.5.0", "0.5.1", "0.9.2", "0.10.0", "0.10.2", "0.11.0", "0.11.2", "0.12.0",
+                      "2.18.1", "2.19.1", "2.20.0", "2.21.0", "2.22.0"]
+
+
+def _extras():
+    import tomllib
+    from pathlib import Path
+
+    return tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+@pytest.mark.parametrize("distribution", ["jax-metal", "jax-mps", "metaljax", "metal-pjrt-plugin", "jax-metallib",
+                                          "tensorflow-metal", "tensorflow-metal-plugin"])
+def test_pyproject_extra_installs_a_pairing_discovery_accepts(distribution):
+    """Every framework release the extra allows must satisfy the plugin's pins (and its documented breakages)."""
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    plugin = PLUGINS_BY_NAME[distribution]
+    reqs = [Requirement(r) for r in _extras()[distribution]]
+    assert any(r.name == distribution and str(r.specifier) == f"=={plugin.documented_version}" for r in reqs)
+    needs = {Requirement(r).name: Requirement(r).specifier for r in plugin.requires}
+    for limit in plugin.known_limits:
+        needs[limit.distribution] = needs.get(limit.distribution, SpecifierSet()) & SpecifierSet(limit.specifier)
+    for req in reqs:
+        if req.name in needs:
+            allowed = [v for v in FRAMEWORK_RELEASES if Version(v) in req.specifier]
+            assert allowed and all(Version(v) in needs[req.name] for v in allowed), (req, needs[req.name])
+
+
+def test_every_plugin_extra_has_a_darwin_tox_env():
+    import configparser
+    from pathlib import Path
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(Path(__file__).parents[1] / "tox.ini")
+    envs = {s.split(":", 1)[1]: tox[s] for s in tox.sections() if s.startswith("testenv:")}
+    for name in ("jax-metal", "jax-mps", "metaljax", "metal-pjrt-plugin", "jax-metallib", "tensorflow-metal", "tensorflow-metal-plugin"):
+        matches = [e for e in envs.values() if e.get("extras", "").strip() == name]
+        assert len(matches) == 1 and matches[0].get("platform") == "darwin", name

@@ -56,7 +56,8 @@ class MetalPlugin:
     error_types: tuple[str, ...] = ()  # exception class names a missing op raises
     unsupported_patterns: tuple[str, ...] = ()  # regexes on the message that mean "op not supported"
     known_limits: tuple[KnownLimit, ...] = ()
-    ieee_env: dict[str, str] = field(default_factory=dict)  # env for the IEEE fp32 policy, set before import
+    env: dict[str, str] = field(default_factory=dict)  # set before the framework loads the plugin
+    ieee_env: dict[str, str] = field(default_factory=dict)  # also set under the IEEE fp32 policy (no TF32)
     legacy: bool = False
     sources: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -211,7 +212,7 @@ PLUGINS: tuple[MetalPlugin, ...] = (
             KnownLimit("==0.1.1", "jax", "<0.5.1", "https://github.com/jax-ml/jax/issues/26968 (jax >= 0.5.1 fails; 0.5.0 works)"),
             KnownLimit("==0.1.1", "jaxlib", "<0.5.1", "https://github.com/jax-ml/jax/issues/27062"),
         ),
-        ieee_env={"ENABLE_PJRT_COMPATIBILITY": "1"},
+        env={"ENABLE_PJRT_COMPATIBILITY": "1"},
         legacy=True,
         sources={
             "declared pins (no upper bound), macOS 14.4, no float64/complex": "https://pypi.org/project/jax-metal/0.1.1/ (wheel METADATA)",
@@ -340,6 +341,13 @@ class Discovery:
     @property
     def platform(self) -> str | None:
         return self.chosen.plugin.platform if self.chosen else None
+
+    def environment(self, allow_tf32: bool) -> dict[str, str]:
+        """What the worker sets before the framework loads the chosen plugin."""
+        if self.chosen is None:
+            return {}
+        plugin = self.chosen.plugin
+        return {**plugin.env, **({} if allow_tf32 else plugin.ieee_env)}
 
     def versions(self) -> dict[str, str]:
         """For the run record: which package provided the Metal device."""
