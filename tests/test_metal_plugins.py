@@ -383,3 +383,10 @@ def test_every_plugin_extra_has_a_darwin_tox_env():
     for name in ("jax-metal", "jax-mps", "metaljax", "metal-pjrt-plugin", "jax-metallib", "tensorflow-metal", "tensorflow-metal-plugin"):
         matches = [e for e in envs.values() if e.get("extras", "").strip() == name]
         assert len(matches) == 1 and matches[0].get("platform") == "darwin", name
+
+
+def test_without_metadata_the_documented_pins_already_carry_the_break():
+    """jax-metal's documented pairing is jax/jaxlib 0.5.0 exactly (jax-ml/jax#26968)."""
+    found = discover("jax", host=MAC, version_of={"jax-metal": "0.1.1", "jax": "0.10.2", "jaxlib": "0.10.2"}.get,
+                     requires_of=lambda d: None)
+    assert reason(found, "jax-metal") == "installed 0.1.1 but needs jax==0.5.0, found 0.10.2"

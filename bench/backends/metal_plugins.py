@@ -376,11 +376,13 @@ def _version(text: str | None) -> Version | None:
 def _framework_requirements(plugin: MetalPlugin, version: str, declared: list[str] | None) -> dict[str, SpecifierSet]:
     """What the installed plugin needs of the framework (and companion packages), per distribution.
 
-    Its own metadata first (read from the installed release, so another release's pins never apply),
-    narrowed by the breakages documented for that release (``known_limits``).
+    Its own metadata (read from the installed release, so another release's pins never apply),
+    narrowed by the breakages documented for that release (``known_limits``). Without readable
+    metadata, the documented release's pins, which already include those breakages.
     """
+    limits = plugin.known_limits
     if declared is None and version == plugin.documented_version:
-        declared = list(plugin.requires)
+        declared, limits = list(plugin.requires), ()
     order = [canonicalize_name(Requirement(r).name) for r in plugin.requires]
     needs: dict[str, SpecifierSet] = {}
     for line in declared or []:
@@ -392,7 +394,7 @@ def _framework_requirements(plugin: MetalPlugin, version: str, declared: list[st
         if name in order and not (req.marker and "extra" in str(req.marker)):
             needs[name] = needs.get(name, SpecifierSet()) & req.specifier
     installed = _version(version)
-    for limit in plugin.known_limits:
+    for limit in limits:
         if installed is not None and installed in SpecifierSet(limit.plugin_versions):
             name = canonicalize_name(limit.distribution)
             needs[name] = needs.get(name, SpecifierSet()) & SpecifierSet(limit.specifier)
