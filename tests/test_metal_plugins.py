@@ -25,7 +25,8 @@ DECLARED = {
     "jax-metallib": ["jax<0.11,>=0.10.0", "jaxlib<0.11,>=0.10.0", "pyobjc-core>=12.1"],  # 0.10.1.0
     "applejax": ["jax<0.10,>=0.9.0", "jaxlib<0.10,>=0.9.0"],  # 0.9.7
     "metal-pjrt-plugin": [
-        "jax>=0.10.0", "jaxlib>=0.10.0",
+        "jax>=0.10.0",
+        "jaxlib>=0.10.0",
         'metal-pjrt-core==0.0.2; sys_platform == "darwin" and platform_machine == "arm64"',
         'pytest; extra == "test"',
     ],  # 0.0.2
@@ -46,16 +47,20 @@ def reason(discovery, distribution):
 
 # ---- platform names and how each registers -------------------------------------------------------
 
-@pytest.mark.parametrize("distribution, platform_name", [
-    ("jax-metal", "METAL"),  # wheel jax_plugins/metal_plugin/__init__.py: register_plugin("METAL", ...)
-    ("jax-mps", "mps"),  # tillahoffmann/jax-mps src/jax_plugins/mps/__init__.py: register_plugin("mps", ...)
-    ("applejax", "mps"),  # danielpcox/applejax, same module as jax-mps
-    ("jax-metallib", "mps"),  # README "registers as the mps platform"
-    ("metaljax", "metal"),  # eterevsky/metaljax src/jax_plugins/metal/__init__.py: register_plugin("metal", priority=-1)
-    ("metal-pjrt-plugin", "mtl"),  # dfm/metal-pjrt-plugin metal_pjrt_plugin/__init__.py: PLATFORM = "mtl"
-    ("tensorflow-metal", "GPU"),  # tensorflow #84167: PhysicalDevice(..., device_type='GPU')
-    ("tensorflow-metal-plugin", "GPU"),  # README: tf.config.list_physical_devices() adds device_type='GPU'
-])
+
+@pytest.mark.parametrize(
+    "distribution, platform_name",
+    [
+        ("jax-metal", "METAL"),  # wheel jax_plugins/metal_plugin/__init__.py: register_plugin("METAL", ...)
+        ("jax-mps", "mps"),  # tillahoffmann/jax-mps src/jax_plugins/mps/__init__.py: register_plugin("mps", ...)
+        ("applejax", "mps"),  # danielpcox/applejax, same module as jax-mps
+        ("jax-metallib", "mps"),  # README "registers as the mps platform"
+        ("metaljax", "metal"),  # eterevsky/metaljax src/jax_plugins/metal/__init__.py: register_plugin("metal", priority=-1)
+        ("metal-pjrt-plugin", "mtl"),  # dfm/metal-pjrt-plugin metal_pjrt_plugin/__init__.py: PLATFORM = "mtl"
+        ("tensorflow-metal", "GPU"),  # tensorflow #84167: PhysicalDevice(..., device_type='GPU')
+        ("tensorflow-metal-plugin", "GPU"),  # README: tf.config.list_physical_devices() adds device_type='GPU'
+    ],
+)
 def test_platform_name_each_plugin_registers(distribution, platform_name):
     """The name discovery hands to JAX_PLATFORMS / tf.config is the one the plugin registers."""
     versions = {
@@ -77,6 +82,7 @@ def test_platform_name_each_plugin_registers(distribution, platform_name):
 
 
 # ---- why each plugin is missing ------------------------------------------------------------------
+
 
 def test_off_apple_silicon_every_plugin_says_so_once():
     """On Linux (and Intel Macs) no Metal plugin can serve; doctor gets one line naming all it looked for."""
@@ -106,16 +112,17 @@ def test_legacy_jax_metal_against_current_jax_names_the_documented_break():
 def test_pins_come_from_the_installed_release_not_the_documented_one():
     """jax-mps is built against one jaxlib minor per release (README 'Version Pinning'): 0.10.x pins
     jax 0.10 (repo pyproject.toml at 0.10.11), 0.11.1 pins jax 0.11 (wheel METADATA)."""
-    old = dict(version_of={"jax-mps": "0.10.11", "jax": "0.10.2", "jaxlib": "0.10.2"}.get,
-               requires_of=lambda d: ["jax>=0.10.0,<0.11", "jaxlib>=0.10.0,<0.11"] if d == "jax-mps" else None)
+    old = dict(
+        version_of={"jax-mps": "0.10.11", "jax": "0.10.2", "jaxlib": "0.10.2"}.get,
+        requires_of=lambda d: ["jax>=0.10.0,<0.11", "jaxlib>=0.10.0,<0.11"] if d == "jax-mps" else None,
+    )
     assert discover("jax", host=MAC, **old).chosen.describe() == "jax-mps 0.10.11 (platform mps)"
     new = discover("jax", host=MAC, **env(jax_mps="0.11.1", jax="0.10.2", jaxlib="0.10.2"))
     assert reason(new, "jax-mps") == "installed 0.11.1 but needs jax<0.12,>=0.11.0, found 0.10.2"
 
 
 def test_unreadable_metadata_falls_back_to_the_documented_pins_of_that_release_only():
-    found = discover("jax", host=MAC, version_of={"jax-mps": "0.11.1", "jax": "0.10.2", "jaxlib": "0.10.2"}.get,
-                     requires_of=lambda d: None)
+    found = discover("jax", host=MAC, version_of={"jax-mps": "0.11.1", "jax": "0.10.2", "jaxlib": "0.10.2"}.get, requires_of=lambda d: None)
     assert reason(found, "jax-mps") == "installed 0.11.1 but needs jax<0.12,>=0.11.0, found 0.10.2"
 
 
@@ -137,16 +144,18 @@ def test_framework_missing_and_companion_package_missing():
     no_jax = discover("jax", host=TAHOE, **env(metaljax="0.11.9"))
     assert reason(no_jax, "metaljax") == "installed 0.11.9 but needs jax<0.12,>=0.11, and jax is not installed"
     no_core = discover("jax", host=TAHOE, **env(metal_pjrt_plugin="0.0.2", jax="0.11.2", jaxlib="0.11.2"))
-    assert reason(no_core, "metal-pjrt-plugin") == (
-        "installed 0.0.2 but needs metal-pjrt-core==0.0.2, and metal-pjrt-core is not installed")
+    assert reason(no_core, "metal-pjrt-plugin") == ("installed 0.0.2 but needs metal-pjrt-core==0.0.2, and metal-pjrt-core is not installed")
 
 
 def test_prerelease_framework_counts_as_its_release():
-    found = discover("jax", host=TAHOE, **env(metal_pjrt_plugin="0.0.2", metal_pjrt_core="0.0.2", jax="0.12.0.dev20261001", jaxlib="0.12.0.dev20261001"))
+    found = discover(
+        "jax", host=TAHOE, **env(metal_pjrt_plugin="0.0.2", metal_pjrt_core="0.0.2", jax="0.12.0.dev20261001", jaxlib="0.12.0.dev20261001")
+    )
     assert found.chosen.plugin.distribution == "metal-pjrt-plugin"
 
 
 # ---- several plugins installed -------------------------------------------------------------------
+
 
 def test_two_plugins_installing_the_same_package_both_refused():
     """applejax is a fork of jax-mps installing the same jax_plugins/mps package (both wheels)."""
@@ -185,6 +194,7 @@ def test_a_preferred_plugin_that_cannot_run_gives_no_device():
 
 # ---- TensorFlow ------------------------------------------------------------------------------------
 
+
 def test_tensorflow_metal_only_with_tf_2_18_to_2_19():
     """tensorflow-metal 1.2.0 declares no tensorflow requirement (wheel METADATA); it works with 2.18.1
     and 2.19 and fails `import tensorflow` on 2.20.0 (tensorflow PR #126360)."""
@@ -217,7 +227,8 @@ def test_both_tensorflow_plugins_installed_overwrite_each_other():
     found = discover("tensorflow", host=MAC, **env(tensorflow_metal="1.2.0", tensorflow_metal_plugin="0.4.1", tensorflow="2.21.0"))
     assert found.chosen is None
     assert reason(found, "tensorflow-metal-plugin") == (
-        "conflicts with tensorflow-metal 1.2.0: both install tensorflow-plugins/libmetal_plugin.dylib, so one overwrote the other")
+        "conflicts with tensorflow-metal 1.2.0: both install tensorflow-plugins/libmetal_plugin.dylib, so one overwrote the other"
+    )
 
 
 def test_this_machine_finds_no_metal_plugin():
@@ -232,6 +243,7 @@ def test_this_machine_finds_no_metal_plugin():
 # Exception classes named as the frameworks name them: jax.errors.JaxRuntimeError (jax >= 0.4.36),
 # jaxlib.xla_extension.XlaRuntimeError (jax 0.5 with jax-metal), tf.errors.NotFoundError /
 # InvalidArgumentError. The messages carry the PJRT status code first.
+
 
 class JaxRuntimeError(RuntimeError):
     pass
@@ -257,19 +269,21 @@ def test_mps_family_missing_op_is_unsupported_with_the_plugin_message():
     """tillahoffmann/jax-mps src/pjrt_plugin/issue_url.h, returned as a PJRT INTERNAL error."""
     exc = JaxRuntimeError(
         "INTERNAL: Unsupported operation(s): stablehlo.erf_inv. The MPS backend does not have a handler for "
-        "these operations.\n\nFile an issue: https://github.com/tillahoffmann/jax-mps/issues/new?template=missing-op.yml")
+        "these operations.\n\nFile an issue: https://github.com/tillahoffmann/jax-mps/issues/new?template=missing-op.yml"
+    )
     assert unsupported_reason(exc, status("jax-mps", "0.11.1")) == (
         "jax-mps 0.11.1 cannot run this case: INTERNAL: Unsupported operation(s): stablehlo.erf_inv. "
-        "The MPS backend does not have a handler for these operations.")
+        "The MPS backend does not have a handler for these operations."
+    )
     assert unsupported_reason(exc, status("jax-metallib", "0.10.1.0")).startswith("jax-metallib 0.10.1.0 cannot run this case")
 
 
 def test_jax_metal_legalization_failure_is_unsupported_but_other_errors_are_not():
     """jax-ml/jax#18678: XlaRuntimeError: UNKNOWN: ...: error: failed to legalize operation 'mhlo.round_nearest_even'."""
-    legal = XlaRuntimeError("UNKNOWN: <stdin>:1:0: error: failed to legalize operation 'mhlo.round_nearest_even'\n"
-                            "<stdin>:1:0: note: called from")
+    legal = XlaRuntimeError("UNKNOWN: <stdin>:1:0: error: failed to legalize operation 'mhlo.round_nearest_even'\n<stdin>:1:0: note: called from")
     assert unsupported_reason(legal, status("jax-metal", "0.1.1")) == (
-        "jax-metal 0.1.1 cannot run this case: UNKNOWN: <stdin>:1:0: error: failed to legalize operation 'mhlo.round_nearest_even'")
+        "jax-metal 0.1.1 cannot run this case: UNKNOWN: <stdin>:1:0: error: failed to legalize operation 'mhlo.round_nearest_even'"
+    )
     oom = XlaRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 8589934592 bytes.")
     assert unsupported_reason(oom, status("jax-metal", "0.1.1")) is None
 
@@ -281,16 +295,20 @@ def test_metaljax_unsupported_op_error_line_is_quoted():
         "UNIMPLEMENTED: metaljax: compile failed:\nTraceback (most recent call last):\n"
         '  File "metaljax/interpreter.py", line 912, in run\n'
         "metaljax.interpreter.UnsupportedOpError: op 'stablehlo.fft' not implemented by metaljax.\n"
-        "  %0 = stablehlo.fft %arg0")
+        "  %0 = stablehlo.fft %arg0"
+    )
     assert unsupported_reason(exc, status("metaljax", "0.11.5")) == (
-        "metaljax 0.11.5 cannot run this case: metaljax.interpreter.UnsupportedOpError: op 'stablehlo.fft' not implemented by metaljax.")
+        "metaljax 0.11.5 cannot run this case: metaljax.interpreter.UnsupportedOpError: op 'stablehlo.fft' not implemented by metaljax."
+    )
 
 
 def test_metal_pjrt_plugin_unimplemented_vs_gpu_failure():
     """dfm/metal-pjrt-plugin docs/troubleshooting.md: unsupported operations are UNIMPLEMENTED with a
     'Metal:' message; a failed command buffer is a real error."""
     f64 = JaxRuntimeError("UNIMPLEMENTED: Metal: f64 / complex128 arithmetic is not supported (Apple GPUs have no double precision)")
-    assert unsupported_reason(f64, status("metal-pjrt-plugin", "0.0.2")).endswith("UNIMPLEMENTED: Metal: f64 / complex128 arithmetic is not supported (Apple GPUs have no double precision)")
+    assert unsupported_reason(f64, status("metal-pjrt-plugin", "0.0.2")).endswith(
+        "UNIMPLEMENTED: Metal: f64 / complex128 arithmetic is not supported (Apple GPUs have no double precision)"
+    )
     fault = JaxRuntimeError("INTERNAL: Metal: GPU command buffer failed on device 0: watchdog")
     assert unsupported_reason(fault, status("metal-pjrt-plugin", "0.0.2")) is None
 
@@ -317,11 +335,14 @@ def test_tensorflow_missing_gpu_kernel_is_unsupported_shape_errors_are_not():
     InvalidArgumentError "No OpKernel was registered to support Op" (tf.function), as tensorflow-cpu
     2.21 does here for a dtype with no kernel; the plugins' tests rely on the same refusal
     (tensorflow-metal-plugin tests/run_tests.py)."""
-    eager = NotFoundError("Could not find device for node: {{node MatrixDeterminant}} = MatrixDeterminant[T=DT_FLOAT]\n"
-                          "All kernels registered for op MatrixDeterminant:\n  device='CPU'; T in [DT_FLOAT]")
+    eager = NotFoundError(
+        "Could not find device for node: {{node MatrixDeterminant}} = MatrixDeterminant[T=DT_FLOAT]\n"
+        "All kernels registered for op MatrixDeterminant:\n  device='CPU'; T in [DT_FLOAT]"
+    )
     assert unsupported_reason(eager, status("tensorflow-metal-plugin", "0.4.1")) == (
         "tensorflow-metal-plugin 0.4.1 cannot run this case: Could not find device for node: "
-        "{{node MatrixDeterminant}} = MatrixDeterminant[T=DT_FLOAT]")
+        "{{node MatrixDeterminant}} = MatrixDeterminant[T=DT_FLOAT]"
+    )
     graph = InvalidArgumentError("No OpKernel was registered to support Op 'Erfinv' used by {{node Erfinv}}")
     assert unsupported_reason(graph, status("tensorflow-metal", "1.2.0")) is not None
     shapes = InvalidArgumentError("Incompatible shapes: [2] vs. [3] [Op:AddV2]")
@@ -329,6 +350,7 @@ def test_tensorflow_missing_gpu_kernel_is_unsupported_shape_errors_are_not():
 
 
 # ---- environment the worker sets, and the install recipes --------------------------------------
+
 
 def test_environment_for_the_chosen_plugin():
     """jax-metallib casts fp32 GEMM inputs of >= 1e6 elements to float16 unless
@@ -342,8 +364,22 @@ def test_environment_for_the_chosen_plugin():
     assert discover("jax", host=Host("Linux", "x86_64", None, "3.11.7")).environment(allow_tf32=False) == {}
 
 
-FRAMEWORK_RELEASES = ["0.4.34", "0.5.0", "0.5.1", "0.9.2", "0.10.0", "0.10.2", "0.11.0", "0.11.2", "0.12.0",
-                      "2.18.1", "2.19.1", "2.20.0", "2.21.0", "2.22.0"]
+FRAMEWORK_RELEASES = [
+    "0.4.34",
+    "0.5.0",
+    "0.5.1",
+    "0.9.2",
+    "0.10.0",
+    "0.10.2",
+    "0.11.0",
+    "0.11.2",
+    "0.12.0",
+    "2.18.1",
+    "2.19.1",
+    "2.20.0",
+    "2.21.0",
+    "2.22.0",
+]
 
 
 def _extras():
@@ -353,8 +389,9 @@ def _extras():
     return tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
 
 
-@pytest.mark.parametrize("distribution", ["jax-metal", "jax-mps", "metaljax", "metal-pjrt-plugin", "jax-metallib",
-                                          "tensorflow-metal", "tensorflow-metal-plugin"])
+@pytest.mark.parametrize(
+    "distribution", ["jax-metal", "jax-mps", "metaljax", "metal-pjrt-plugin", "jax-metallib", "tensorflow-metal", "tensorflow-metal-plugin"]
+)
 def test_pyproject_extra_installs_a_pairing_discovery_accepts(distribution):
     """Every framework release the extra allows must satisfy the plugin's pins (and its documented breakages)."""
     from packaging.requirements import Requirement
@@ -387,6 +424,5 @@ def test_every_plugin_extra_has_a_darwin_tox_env():
 
 def test_without_metadata_the_documented_pins_already_carry_the_break():
     """jax-metal's documented pairing is jax/jaxlib 0.5.0 exactly (jax-ml/jax#26968)."""
-    found = discover("jax", host=MAC, version_of={"jax-metal": "0.1.1", "jax": "0.10.2", "jaxlib": "0.10.2"}.get,
-                     requires_of=lambda d: None)
+    found = discover("jax", host=MAC, version_of={"jax-metal": "0.1.1", "jax": "0.10.2", "jaxlib": "0.10.2"}.get, requires_of=lambda d: None)
     assert reason(found, "jax-metal") == "installed 0.1.1 but needs jax==0.5.0, found 0.10.2"

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import platform
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Callable, Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -104,8 +104,7 @@ PLUGINS: tuple[MetalPlugin, ...] = (
         notes=(
             "0.11.6 retired the Python engine: UnsupportedOpError no longer reaches Python; unsupported "
             "constructs are declined at compile time naming the op (README), wording not published",
-            "float64 arrays pass through stored as float32; float64 compute fails at compile time "
-            "(METALJAX_F64=downcast opts into f32 emulation)",
+            "float64 arrays pass through stored as float32; float64 compute fails at compile time (METALJAX_F64=downcast opts into f32 emulation)",
         ),
     ),
     MetalPlugin(
@@ -198,8 +197,7 @@ PLUGINS: tuple[MetalPlugin, ...] = (
         distribution="jax-metal",
         framework="jax",
         platform="METAL",
-        registers="entry point jax_plugins: metal_plugin = jax_plugins.metal_plugin; "
-        "register_plugin('METAL', priority=500)",
+        registers="entry point jax_plugins: metal_plugin = jax_plugins.metal_plugin; register_plugin('METAL', priority=500)",
         module="jax_plugins.metal_plugin",
         documented_version="0.1.1",
         requires=("jax==0.5.0", "jaxlib==0.5.0"),
@@ -266,7 +264,9 @@ PLUGINS: tuple[MetalPlugin, ...] = (
         unsupported_patterns=_TF_MISSING_KERNEL,
         known_limits=(
             KnownLimit(
-                "==1.2.0", "tensorflow", ">=2.18,<2.20",
+                "==1.2.0",
+                "tensorflow",
+                ">=2.18,<2.20",
                 "https://github.com/tensorflow/tensorflow/pull/126360 (works on 2.18.1 and 2.19; 2.20.0 fails at import)",
             ),
         ),
@@ -361,7 +361,8 @@ class Discovery:
             return f"{reasons.pop()} (looked for {', '.join(s.plugin.distribution for s in others)})"
         return "; ".join(
             f"{s.plugin.distribution} {s.version}: usable, but {self.chosen.plugin.distribution} comes first"
-            if s.usable and self.chosen else s.describe()
+            if s.usable and self.chosen
+            else s.describe()
             for s in others
         )
 
@@ -416,12 +417,12 @@ def check(plugin: MetalPlugin, host: Host, version_of: VersionLookup, requires_o
     if Version(host.python) not in python:
         return PluginStatus(plugin, version, f"needs Python {python}, found {host.python}")
     for dist, spec in _framework_requirements(plugin, version, requires_of(plugin.distribution)).items():
-        found = version_of(dist)
-        if found is None:
+        dist_version = version_of(dist)
+        if dist_version is None:
             return PluginStatus(plugin, version, f"installed {version} but needs {dist}{spec}, and {dist} is not installed")
-        found_v = _version(found)
+        found_v = _version(dist_version)
         if found_v is None or not spec.contains(found_v, prereleases=True):
-            return PluginStatus(plugin, version, f"installed {version} but needs {dist}{spec}, found {found}")
+            return PluginStatus(plugin, version, f"installed {version} but needs {dist}{spec}, found {dist_version}")
     return PluginStatus(plugin, version)
 
 
@@ -453,8 +454,11 @@ def discover(
     resolved: list[PluginStatus] = []
     for status in statuses:
         clash = next(
-            (f"conflicts with {o.plugin.distribution} {o.version}: {why}" for o in installed
-             if o is not status and status.version is not None and (why := _clash(status.plugin, o.plugin))),
+            (
+                f"conflicts with {o.plugin.distribution} {o.version}: {why}"
+                for o in installed
+                if o is not status and status.version is not None and (why := _clash(status.plugin, o.plugin))
+            ),
             None,
         )
         resolved.append(PluginStatus(status.plugin, status.version, clash) if status.usable and clash else status)
@@ -466,10 +470,11 @@ def discover(
 
 def _chain(exc: BaseException) -> Iterable[BaseException]:
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def unsupported_reason(exc: BaseException, status: PluginStatus | None) -> str | None:
