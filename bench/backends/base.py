@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench import threads as thread_policy
 from bench.dtypes import DTYPES
 
 
@@ -106,6 +107,23 @@ class Adapter:
     def worker_env(cls, device: str, allow_tf32: bool) -> dict[str, str]:
         """Environment variables the worker must have before the framework is imported."""
         return {}
+
+    @classmethod
+    def thread_env(cls, device: str, threads: int | None) -> dict[str, str]:
+        """Environment variables that hold the framework's CPU thread pools to ``threads`` (set before
+        import; None keeps the framework's defaults). The base sets the OpenMP/BLAS counts every
+        framework may read; an adapter adds its own (docs/measurement.md, "CPU noise and the thread policy")."""
+        return thread_policy.blas_thread_env(threads)
+
+    def apply_thread_policy(self, threads: int | None) -> dict[str, Any]:
+        """Set the framework's CPU thread pools to ``threads`` once it is imported (None: keep its
+        defaults) and return what is in effect, recorded in the worker's hello. The same N for every
+        framework; an adapter reports each pool it has and says where it has no control."""
+        return {
+            "policy": thread_policy.policy_name(threads),
+            "requested": threads,
+            "env": thread_policy.env_seen(self.thread_env(self.requested_device, 1)),
+        }
 
     def resolve_device(self, device: str) -> str:
         """Map ``gpu`` to this machine's accelerator; raise BackendUnavailable with a reason."""

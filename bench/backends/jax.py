@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import threads as thread_policy
 from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
 from bench.backends.host import cpu_model_name
 
@@ -45,6 +46,27 @@ class JaxAdapter(Adapter):
         # One worker serves one JAX platform, chosen before JAX initialises.
         platforms = {"cpu": "cpu", "cuda": "cuda"}.get(device)
         return {"JAX_PLATFORMS": platforms} if platforms else {}
+
+    @classmethod
+    def thread_env(cls, device: str, threads: int | None) -> dict[str, str]:
+        env = super().thread_env(device, threads)
+        if threads is None:
+            return env
+        # XLA's CPU client sizes its intra-op ("XLAEigen") and client pools from PJRT_NPROC, else from
+        # the CPUs it may use (openxla/xla xla/pjrt/utils.cc, DefaultThreadPoolSize). XLA_FLAGS has no
+        # thread count (`intra_op_parallelism_threads=N` there is ignored), and with PJRT_NPROC=1
+        # `--xla_cpu_multi_thread_eigen=false` changed nothing measurable (jax 0.10.2, docs/measurement.md).
+        return {**env, "PJRT_NPROC": str(threads)}
+
+    def apply_thread_policy(self, threads: int | None) -> dict[str, Any]:
+        out = super().apply_thread_policy(threads)
+        # Nothing to call after import: the pools exist once the client does.
+        return {
+            **out,
+            "intra_op": threads
+            if threads is not None
+            else f"PJRT_NPROC unset (XLA picks {thread_policy.schedulable_cpus()}: the CPUs this process may use)",
+        }
 
     @classmethod
     def profiler_module(cls, device: str) -> str:

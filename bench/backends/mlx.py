@@ -43,6 +43,13 @@ class MlxAdapter(Adapter):
         # MLX reads MLX_ENABLE_TF32 (default 1) once, at import.
         return {"MLX_ENABLE_TF32": "1" if allow_tf32 else "0"}
 
+    def apply_thread_policy(self, threads: int | None) -> dict[str, Any]:
+        # MLX has no thread setting: each stream's ops run on that stream's one scheduler thread
+        # (mlx/scheduler.h, StreamThread); the only parallel CPU code is the BLAS/LAPACK it links
+        # (CMakeLists.txt: Accelerate on macOS, else the system BLAS), held by the variables the base sets.
+        out = super().apply_thread_policy(threads)
+        return {**out, "intra_op": "no MLX control (one scheduler thread per stream; BLAS threads from the environment)"}
+
     @classmethod
     def profiler_module(cls, device: str) -> str:
         return "bench.profile.mlx_profile"

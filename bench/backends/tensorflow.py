@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import threads as thread_policy
 from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
 from bench.backends.host import cpu_model_name
 
@@ -50,6 +51,28 @@ class TensorflowAdapter(Adapter):
         if device == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""  # a CUDA build of TF must not grab the GPU for a CPU run
         return env
+
+    @classmethod
+    def thread_env(cls, device: str, threads: int | None) -> dict[str, str]:
+        env = super().thread_env(device, threads)
+        if threads is not None:
+            # Read when TF makes its pools (tensorflow/core/common_runtime/process_util.cc).
+            env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
+        return env
+
+    def apply_thread_policy(self, threads: int | None) -> dict[str, Any]:
+        tf = _tf()
+        out = super().apply_thread_policy(threads)
+        if threads is not None:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError as exc:  # only before the eager context starts; the variables still hold
+                out["note"] = f"tf.config.threading not set: {exc}"
+        intra, inter = tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads()
+        # 0 is TF's "system picks": the CPUs this process may use (tsl port::MaxParallelism).
+        picks = f"0 (TF picks {thread_policy.schedulable_cpus()}: the CPUs this process may use)"
+        return {**out, "intra_op": intra or picks, "inter_op": inter or picks}
 
     @classmethod
     def profiler_module(cls, device: str) -> str:

@@ -102,6 +102,20 @@ class TorchAdapter(Adapter):
             name = cpu_model_name()
         return DeviceInfo(self.name, self.framework, self.device, name, extra)
 
+    def apply_thread_policy(self, threads: int | None) -> dict[str, Any]:
+        # OMP_NUM_THREADS (set before import, Adapter.thread_env) sizes the intra-op pool at import;
+        # the calls make it exact. The inter-op pool runs independent ops side by side (torch.jit.fork).
+        torch = _torch()
+        out = super().apply_thread_policy(threads)
+        if threads is not None:
+            torch.set_num_threads(threads)
+            try:
+                torch.set_num_interop_threads(threads)
+            except RuntimeError as exc:  # allowed once, before any inter-op work has started
+                out["note"] = f"inter-op threads not set: {exc}"
+        backend = next((line.split(":", 1)[1].strip() for line in torch.__config__.parallel_info().splitlines() if "parallel backend" in line), None)
+        return {**out, "intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads(), "parallel_backend": backend}
+
     def apply_precision_policy(self) -> dict[str, Any]:
         torch = _torch()
         tf32 = self.allow_tf32

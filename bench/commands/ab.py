@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench.commands.common import resolve_interpreter
+from bench.commands.common import add_thread_arguments, resolve_interpreter, thread_options
 from bench.commands.gate_args import (
     add_decision_arguments,
     add_format_argument,
@@ -51,6 +51,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-confirm", action="store_true", help="fail on a first-pass regression without the confirming re-run")
     parser.add_argument("--out", default="results/ab", help="folder for the raw rounds (default results/ab)")
     parser.add_argument("--allow-tf32", action="store_true", help="allow TF32 for fp32 matmul/conv in every framework")
+    add_thread_arguments(parser)
     add_decision_arguments(parser)
     add_format_argument(parser)
 
@@ -78,7 +79,7 @@ def run(args) -> int:
     header = rounds_header(suite, work, args, ab_session=session, ab_roots={"A": args.a_root, "B": args.b_root})
     runner = RoundRunner(
         arms,
-        RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout),
+        RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, **thread_options(args)),
         suite.timing,
         out_dir,
         header,

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bench.commands.common import resolve_interpreter
+from bench.commands.common import add_thread_arguments, resolve_interpreter, thread_options
 from bench.commands.gate_args import (
     add_decision_arguments,
     add_selection_arguments,
@@ -62,6 +62,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="results/calibration", help="folder for the measured rounds (default results/calibration)")
     parser.add_argument("--check", action="store_true", help="exit 1 when the targets (<= 1%% false alarms, >= 95%% detection) are not met")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    add_thread_arguments(parser)
     add_decision_arguments(parser)
 
 
@@ -96,7 +97,7 @@ def _measured_pool(args, console: Console) -> tuple[dict, dict, Path]:
     header = rounds_header(suite, work, args, calibration=True)
     runner = RoundRunner(
         {POOL_ARM: same_interpreter(resolve_interpreter(args.interpreter, "--interpreter"))},
-        RunOptions(case_timeout_s=args.timeout),
+        RunOptions(case_timeout_s=args.timeout, **thread_options(args)),
         suite.timing,
         out,
         header,

@@ -6,6 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from bench import threads as thread_policy
 from bench.backends import BackendName, frameworks, parse_backend
 from bench.errors import UsageError
 
@@ -42,7 +43,52 @@ def parse_pythons(values: list[str] | None) -> dict[str, str]:
     return out
 
 
+def add_thread_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        metavar="N",
+        help="CPU threads of every framework's pools (torch intra/inter-op, TF intra/inter-op, XLA's PJRT_NPROC, OpenMP/BLAS); "
+        "default: each framework's own, recorded per backend",
+    )
+    parser.add_argument("--cpu-affinity", metavar="CPUS", help="pin the workers to these CPUs, e.g. 0,1 (Linux)")
+
+
+def parse_threads(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise UsageError(f"--threads: expected a positive integer, got {text!r}")
+    return threads
+
+
+def parse_cpu_affinity(text: str | None) -> tuple[int, ...] | None:
+    """``0,1`` -> (0, 1), each a CPU this process may use; UsageError otherwise (and off Linux)."""
+    if text is None:
+        return None
+    usable = thread_policy.usable_cpus()
+    if usable is None:
+        raise UsageError("--cpu-affinity: CPU pinning needs Linux (os.sched_setaffinity); this OS has no CPU affinity API")
+    try:
+        cpus = tuple(sorted({int(item) for item in text.split(",")}))
+    except ValueError:
+        raise UsageError(f"--cpu-affinity: expected CPU numbers separated by commas, e.g. 0,1, got {text!r}") from None
+    bad = [c for c in cpus if c not in usable]
+    if bad:
+        raise UsageError(f"--cpu-affinity: CPU {bad[0]} is not one this process may use (usable: {','.join(map(str, sorted(usable)))})")
+    return cpus
+
+
+def thread_options(args: argparse.Namespace) -> dict:
+    """``threads`` and ``cpu_affinity`` for RunOptions, validated."""
+    return {"threads": parse_threads(args.threads), "cpu_affinity": parse_cpu_affinity(args.cpu_affinity)}
+
+
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    add_thread_arguments(parser)
     parser.add_argument(
         "--allow-tf32", action="store_true", help="allow TF32 for fp32 matmul/conv in every framework (default: IEEE fp32 everywhere)"
     )

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bench.backends import BackendName, adapter_classes, plugin_errors
-from bench.commands.common import add_runtime_arguments, parse_pythons
+from bench.commands.common import add_runtime_arguments, parse_pythons, thread_options
 from bench.runner.orchestrator import Orchestrator, RunOptions
 from bench.timing import TimingConfig
 
@@ -27,7 +27,7 @@ def probed_backends() -> list[BackendName]:
 
 
 def run(args) -> int:
-    options = RunOptions(allow_tf32=args.allow_tf32, pythons=parse_pythons(args.python))
+    options = RunOptions(allow_tf32=args.allow_tf32, pythons=parse_pythons(args.python), **thread_options(args))
     orchestrator = Orchestrator(options, TimingConfig())
     table = Table(title="siliconbench doctor")
     for column in ("backend", "status", "device", "versions / reason"):

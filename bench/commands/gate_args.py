@@ -7,13 +7,14 @@ import argparse
 from rich.console import Console
 
 from bench import suite as suites
-from bench.commands.common import parse_backends
+from bench.commands.common import parse_backends, parse_cpu_affinity, parse_threads
 from bench.commands.run import validate_workloads
 from bench.compare.bootstrap import DEFAULT_RESAMPLES
 from bench.compare.comparison import Comparison
 from bench.compare.decision import parse_threshold
 from bench.compare.formatting import render
 from bench.errors import UsageError
+from bench.threads import describe
 
 FORMATS = ("table", "markdown", "json")
 
@@ -39,7 +40,13 @@ def selected_work(args: argparse.Namespace):
 
 def rounds_header(suite, work, args: argparse.Namespace, **extra) -> dict:
     """Header fields (``bench.results.store.new_header`` keywords) of the run files a RoundRunner writes."""
-    return {"suite": suite.describe(), "options": {"case_timeout_s": args.timeout}, "backends": [b.name for b in work], **extra}
+    policy = describe(parse_threads(args.threads), parse_cpu_affinity(args.cpu_affinity))
+    return {
+        "suite": suite.describe(),
+        "options": {"case_timeout_s": args.timeout, "thread_policy": policy},
+        "backends": [b.name for b in work],
+        **extra,
+    }
 
 
 def add_decision_arguments(parser: argparse.ArgumentParser) -> None:

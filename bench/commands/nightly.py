@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench import suite as suites
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons, thread_options
 from bench.commands.gate_args import (
     add_decision_arguments,
     add_format_argument,
@@ -48,7 +48,7 @@ def run(args) -> int:
     if args.baseline_runs < 1 or args.confirm_rounds < 0:
         raise UsageError("--baseline-runs must be >= 1 and --confirm-rounds >= 0")
     suite = suites.load(args.suite)
-    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
+    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), **thread_options(args))
     console = Console(stderr=True)
     outcome = run_nightly(
         suite,

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from bench import suite as suites
 from bench import workloads
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons, thread_options
 from bench.commands.run import validate_workloads
 from bench.errors import UsageError
 from bench.profile.launch import ProfileOptions
@@ -116,7 +116,7 @@ def run(args) -> int:
     if not cases:
         raise UsageError(f"--case: no case of {args.workload} matches {args.case!r}")
     options = profile_options(args)
-    run_options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
+    run_options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), **thread_options(args))
     subset = suites.Suite(f"profile-{args.workload}", suite.path, backends, suite.timing, cases, f"cases of {args.workload} for profiling")
     console = Console(stderr=True)
     console.print(f"benchmarking {len(cases)} case(s) of {args.workload} on {backends[0].name}", markup=False)

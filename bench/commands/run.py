@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from bench import suite as suites
 from bench import workloads
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons, thread_options
 from bench.errors import UsageError
 from bench.results.records import CaseRecord
 from bench.runner.orchestrator import RunOptions
@@ -44,7 +44,11 @@ def run(args) -> int:
     backends = parse_backends(args.backend)
     selected = validate_workloads(args.workload)
     options = RunOptions(
-        allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), unsafe_no_sync=args.unsafe_no_sync
+        allow_tf32=args.allow_tf32,
+        case_timeout_s=args.timeout,
+        pythons=parse_pythons(args.python),
+        unsafe_no_sync=args.unsafe_no_sync,
+        **thread_options(args),
     )
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)

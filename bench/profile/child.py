@@ -57,7 +57,15 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     framework, device = request["framework"], request["device"]
     hello, adapter = start_backend(
-        {"op": "hello", "framework": framework, "device": device, "adapter": request.get("adapter"), "allow_tf32": request.get("allow_tf32", False)}
+        {
+            "op": "hello",
+            "framework": framework,
+            "device": device,
+            "adapter": request.get("adapter"),
+            "allow_tf32": request.get("allow_tf32", False),
+            "threads": request.get("threads"),
+            "cpu_affinity": request.get("cpu_affinity"),
+        }
     )
     tool = profiler(framework, adapter.device if adapter is not None else device).TOOL
     if adapter is None:

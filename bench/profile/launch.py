@@ -77,6 +77,8 @@ def profile_case(
     options: ProfileOptions,
     python: str | None = None,
     allow_tf32: bool = False,
+    threads: int | None = None,
+    cpu_affinity: tuple[int, ...] | None = None,
 ) -> ProfileSummary:
     """Profile one case in a fresh child; write ``summary.json`` next to its artifacts; return the summary."""
     artifact_dir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +90,8 @@ def profile_case(
         "adapter": adapter_reference(backend.framework),
         "device": backend.device,
         "allow_tf32": allow_tf32,
+        "threads": threads,
+        "cpu_affinity": cpu_affinity,
         "case": case.to_dict(),
         "artifact_dir": str(artifact_dir.resolve()),
         "artifact_root": str(artifact_root.resolve()),
@@ -97,7 +101,7 @@ def profile_case(
         "options": options.child_options(),
     }
     request_path.write_text(json.dumps(request, indent=1), encoding="utf-8")
-    child_env = {**worker_env(backend, allow_tf32), **profiler_environment(backend, options)}
+    child_env = {**worker_env(backend, allow_tf32, threads), **profiler_environment(backend, options)}
     env = {
         **os.environ,
         **child_env,

@@ -42,7 +42,17 @@ def profile_record(record: CaseRecord, root: Path, run_id: str, run_options: Run
     backend = parse_backend(record.backend.name)
     case = Case.make(record.workload, record.params, record.dtype, record.mode)
     artifact_dir = root / f"{run_id}.profile" / case_slug(case, backend.name)
-    summary = profile_case(backend, case, artifact_dir, root, options, run_options.pythons.get(backend.framework), run_options.allow_tf32)
+    summary = profile_case(
+        backend,
+        case,
+        artifact_dir,
+        root,
+        options,
+        run_options.pythons.get(backend.framework),
+        run_options.allow_tf32,
+        run_options.threads,
+        run_options.cpu_affinity,
+    )
     median = record.median
     if median and summary.coverage is not None:
         # The benchmark's median, outside the profiler: how much the profiler itself slowed the case.

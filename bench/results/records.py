@@ -118,6 +118,20 @@ class Memory(Record):
     source: str
 
 
+class Load(Record):
+    """How busy the machine was while the case was measured (bench/machine_load.py, docs/measurement.md)."""
+
+    window_s: float  # the measured stretch: warm-up and timed blocks
+    cores: int  # CPUs the worker may run on
+    own_cores: float | None = None  # CPUs the worker itself used, on average
+    other_cpu_fraction: float | None = None  # share of those CPUs' time taken by other processes
+    steal_fraction: float | None = None  # share taken by the hypervisor (virtual machines)
+    idle_fraction: float | None = None
+    loadavg: list[float] | None = None  # 1, 5 and 15-minute load averages at the end
+    source: str | None = None  # "/proc/stat", or "loadavg" where the OS tells nothing more
+    contended: bool = False
+
+
 class BaselineRecord(Record):
     """The case's unoptimised variant, timed right after it (``Built.baseline``)."""
 
@@ -152,6 +166,7 @@ class CaseRecord(Record):
     flags: list[str] = Field(default_factory=list)  # machine-readable caveats (bench.results.schema.FLAGS)
     notes: list[str] = Field(default_factory=list)  # the same caveats for a person, with the figures
     elapsed_s: float | None = None
+    load: Load | None = None  # the machine's load while the case was measured
     profile: dict[str, Any] | None = None
     ab: dict[str, Any] | None = None  # rounds: phase, round, arm, position (bench/compare/rounds.py)
 
@@ -183,6 +198,7 @@ class Hello(Record):
     requested_device: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
     precision: dict[str, Any] = Field(default_factory=dict)
+    threads: dict[str, Any] = Field(default_factory=dict)  # thread policy in effect: policy, pools, env, cpu_affinity
     device: dict[str, Any] = Field(default_factory=dict)  # backend, device, device_name, extra
     python: str | None = None
     executable: str | None = None

@@ -16,7 +16,8 @@ STATUSES: tuple[str, ...] = get_args(Status)
 
 # Machine-readable flags on an ok case (``CaseRecord.flags``): its number is real but needs a caveat.
 OVERHEAD_BOUND = "overhead-bound"  # twice the work did not take longer: dispatch/launch cost, not the work
-FLAGS = (OVERHEAD_BOUND,)
+CONTENDED = "contended"  # other processes took CPU time from the case while it was measured (bench/machine_load.py)
+FLAGS = (OVERHEAD_BOUND, CONTENDED)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "results-schema.json"
 

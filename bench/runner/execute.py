@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import workloads
+from bench import machine_load, workloads
 from bench.backends import Adapter, BackendUnavailable, Unsupported
 from bench.results.records import BackendRef, BaselineRecord, Canary, CaseRecord, Correctness, Memory, Timing
 from bench.results.schema import OVERHEAD_BOUND
@@ -190,7 +190,9 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
         record.reason = f"relative error {record.correctness.rel_error:.3g} exceeds tolerance {tol:.3g}"
         return
     adapter.reset_peak_memory()
+    load = machine_load.watch()
     timing = measure(adapter, built.fn, config)
+    load.stop(record)  # the machine's load while it ran; flags a contended case
     timing.first_call_s = first_call_s  # compilation included; measure's own first call came after it
     memory = adapter.peak_memory()
     record.memory = Memory(**memory) if memory else None

@@ -31,11 +31,14 @@ class RunOptions:
     pythons: dict[str, str] = field(default_factory=dict)  # framework -> interpreter path
     extra_env: dict[str, str] = field(default_factory=dict)
     unsafe_no_sync: bool = False  # testing only: demonstrates the sync canary
+    threads: int | None = None  # CPU threads of every framework's pools; None: each framework's default
+    cpu_affinity: tuple[int, ...] | None = None  # CPUs the workers are pinned to (Linux)
 
 
-def worker_env(backend: BackendName, allow_tf32: bool) -> dict[str, str]:
+def worker_env(backend: BackendName, allow_tf32: bool, threads: int | None = None) -> dict[str, str]:
     """Environment a backend's worker needs before its framework is imported (the adapter says what)."""
-    return adapter_class(backend.framework).worker_env(backend.device, allow_tf32)
+    cls = adapter_class(backend.framework)
+    return {**cls.thread_env(backend.device, threads), **cls.worker_env(backend.device, allow_tf32)}
 
 
 def failed_record(case: Case, backend: BackendName, hello: dict[str, Any] | None, status: Status, reason: str) -> CaseRecord:
@@ -72,7 +75,7 @@ class Orchestrator:
 
     def _start(self, backend: BackendName) -> tuple[WorkerProcess | None, dict[str, Any]]:
         python = self.options.pythons.get(backend.framework, sys.executable)
-        env = {**worker_env(backend, self.options.allow_tf32), **self.options.extra_env}
+        env = {**worker_env(backend, self.options.allow_tf32, self.options.threads), **self.options.extra_env}
         try:
             worker = WorkerProcess(python, env)
         except OSError as exc:
@@ -84,6 +87,8 @@ class Orchestrator:
             "device": backend.device,
             "allow_tf32": self.options.allow_tf32,
             "unsafe_no_sync": self.options.unsafe_no_sync,
+            "threads": self.options.threads,
+            "cpu_affinity": self.options.cpu_affinity,
         }
         try:
             reply = worker.request(hello, self.options.start_timeout_s)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import threads as thread_policy
 from bench.backends import BackendName
 from bench.results.records import CaseRecord
 from bench.results.store import RunWriter, new_header
@@ -44,7 +45,12 @@ def execute(
         suite.timing.to_dict(),
         allow_tf32=options.allow_tf32,
         backends=[b.name for b, _ in work],
-        options={"case_timeout_s": options.case_timeout_s, "pythons": options.pythons, "unsafe_no_sync": options.unsafe_no_sync},
+        options={
+            "case_timeout_s": options.case_timeout_s,
+            "pythons": options.pythons,
+            "unsafe_no_sync": options.unsafe_no_sync,
+            "thread_policy": thread_policy.describe(options.threads, options.cpu_affinity),
+        },
     )
     environment = header["environment"]
     writer = RunWriter(out_dir, header)

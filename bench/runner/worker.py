@@ -58,6 +58,7 @@ def start_backend(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     worker under another interpreter needs no entry points) or else from the registry.
     """
     from bench import plugins
+    from bench import threads as thread_policy
     from bench.backends import BackendUnavailable, adapter_class
 
     framework, device = message["framework"], message["device"]
@@ -71,9 +72,11 @@ def start_backend(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         "pid": os.getpid(),
     }
     try:
+        cpus = thread_policy.pin(message.get("cpu_affinity"))  # before the framework starts threads: they inherit it
         cls = plugins.load(message["adapter"]) if message.get("adapter") else adapter_class(framework)
         reply["versions"] = cls.version()
         adapter = cls(device, allow_tf32=bool(message.get("allow_tf32", False)))
+        reply["threads"] = {**adapter.apply_thread_policy(message.get("threads")), "cpu_affinity": cpus}
         reply["precision"] = adapter.apply_precision_policy()
         if message.get("unsafe_no_sync"):
             _remove_synchronisation(adapter)
