@@ -16,6 +16,16 @@ from typing import Any
 FRAMEWORK_DEFAULT = "framework default"
 EXPLICIT = "explicit"
 
+# `--threads auto` (the command line's default): one thread where the workers may use at most this many
+# CPUs, each framework's own default elsewhere. On 2 CPUs a framework's default pool fills the machine,
+# and any other busy process then stalls it (docs/measurement.md, "CPU noise and the thread policy").
+AUTO_MAX_CPUS = 2
+
+
+def auto_threads(cpus: int) -> int | None:
+    return 1 if cpus <= AUTO_MAX_CPUS else None
+
+
 # Thread counts of the OpenMP runtimes and BLAS libraries a framework may link (read once, at load):
 # OpenMP (OMP_NUM_THREADS), MKL, OpenBLAS, and Apple's Accelerate, whose VECLIB_MAXIMUM_THREADS is not
 # documented by Apple but is honoured (cp2k/cp2k#1319, joblib/threadpoolctl#136).

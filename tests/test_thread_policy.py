@@ -111,9 +111,9 @@ COMMANDS = {
     "calibrate": ["calibrate", "--backend", "torch:cpu"],
 }
 BAD = [
-    (["--threads", "0"], "--threads: expected a positive integer, got '0'"),
-    (["--threads", "x"], "--threads: expected a positive integer, got 'x'"),
-    (["--threads", "-2"], "--threads: expected a positive integer, got '-2'"),
+    (["--threads", "0"], "--threads: expected a positive integer, 'auto' or 'framework', got '0'"),
+    (["--threads", "x"], "--threads: expected a positive integer, 'auto' or 'framework', got 'x'"),
+    (["--threads", "-2"], "--threads: expected a positive integer, 'auto' or 'framework', got '-2'"),
     (["--cpu-affinity", "100000"], "--cpu-affinity: CPU 100000 is not one this process may use"),
     (["--cpu-affinity", "0,a"], "--cpu-affinity: expected CPU numbers separated by commas"),
 ]
@@ -128,3 +128,24 @@ def test_cli_rejects_a_bad_thread_policy_in_one_line(command, bad, message, caps
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(f"siliconbench: error: {message}") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("text", "cpus", "threads"),
+    [("auto", 1, 1), ("auto", 2, 1), ("auto", 3, None), ("auto", 16, None), (None, 2, 1), ("framework", 2, None), ("4", 2, 4)],
+)
+def test_threads_auto_is_one_thread_on_two_cpus_or_fewer(text, cpus, threads):
+    from bench.commands.common import parse_threads
+
+    assert parse_threads(text, cpus) == threads
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="--cpu-affinity is Linux-only")
+def test_auto_counts_the_cpus_the_workers_are_pinned_to():
+    from types import SimpleNamespace
+
+    from bench.commands.common import thread_options
+
+    cpu = min(os.sched_getaffinity(0))
+    assert thread_options(SimpleNamespace(threads="auto", cpu_affinity=str(cpu))) == {"threads": 1, "cpu_affinity": (cpu,)}
+    assert thread_options(SimpleNamespace(threads="framework", cpu_affinity=None)) == {"threads": None, "cpu_affinity": None}

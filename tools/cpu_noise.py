@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine_load
 from bench import suite as suites
 from bench.backends import parse_backend
 from bench.runner.orchestrator import Orchestrator, RunOptions
@@ -34,7 +35,28 @@ from bench.workloads.base import Case
 SPINNER = "while True: pass"
 
 
-def measure_once(backend: str, threads: int | None, competitors: int, case: Case, suite: suites.Suite) -> dict[str, Any]:
+def others_busy(seconds: float = 1.0) -> float:
+    """Share of the machine's CPU time other processes took over ``seconds`` while this one slept."""
+    reader = machine_load.default_reader
+    before = reader.snapshot()
+    time.sleep(seconds)
+    load = machine_load.between(before, reader.snapshot(), reader.hz)
+    return load.other_cpu_fraction if load.other_cpu_fraction is not None else float("nan")
+
+
+def wait_quiet(limit: float, max_wait_s: float) -> float:
+    """Wait (at most ``max_wait_s``) until other processes take less than ``limit`` of the machine; return the last reading."""
+    deadline = time.time() + max_wait_s
+    busy = others_busy()
+    while busy >= limit and time.time() < deadline:
+        busy = others_busy(2.0)
+    return busy
+
+
+def measure_once(
+    backend: str, threads: int | None, competitors: int, case: Case, suite: suites.Suite, quiet: tuple[float, float] | None
+) -> dict[str, Any]:
+    before = wait_quiet(*quiet) if quiet else None
     spinners = [subprocess.Popen([sys.executable, "-c", SPINNER]) for _ in range(competitors)]
     try:
         if spinners:
@@ -59,6 +81,7 @@ def measure_once(backend: str, threads: int | None, competitors: int, case: Case
         "contended": "contended" in record.flags,
         "load": load,
         "threads": hello.get("threads"),
+        "others_before": before,
     }
 
 
@@ -88,6 +111,13 @@ def main() -> int:
     parser.add_argument("--mnk", type=int, default=512, help="matmul size m = n = k (default 512)")
     parser.add_argument("--suite", default="quick", help="suite whose [timing] is used (default quick)")
     parser.add_argument("--out", help="write every per-process figure here (JSON)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        metavar="SHARE",
+        help="before each process wait until other processes take less than SHARE of the machine (e.g. 0.1), at most --max-wait s",
+    )
+    parser.add_argument("--max-wait", type=float, default=300.0, help="longest wait for a quiet machine per process (default 300 s)")
     args = parser.parse_args()
     backends = args.backend or ["torch:cpu"]
     policies = [None if t == "default" else int(t) for t in args.threads.split(",")]
@@ -100,7 +130,7 @@ def main() -> int:
     started = time.time()
     for i in range(args.processes):
         for cfg in configs:
-            rows[cfg].append(measure_once(*cfg, case, suite))
+            rows[cfg].append(measure_once(*cfg, case, suite, (args.wait_quiet, args.max_wait) if args.wait_quiet else None))
         print(f"round {i + 1}/{args.processes} done after {time.time() - started:.0f} s", file=sys.stderr)
     loadavg_end = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
     print(

@@ -46,22 +46,27 @@ def parse_pythons(values: list[str] | None) -> dict[str, str]:
 def add_thread_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads",
-        metavar="N",
-        help="CPU threads of every framework's pools (torch intra/inter-op, TF intra/inter-op, XLA's PJRT_NPROC, OpenMP/BLAS); "
-        "default: each framework's own, recorded per backend",
+        metavar="N|auto|framework",
+        default="auto",
+        help="CPU threads of every framework's pools (torch intra/inter-op, TF intra/inter-op, XLA's PJRT_NPROC, OpenMP/BLAS): "
+        f"N, 'framework' (each framework's own default), or 'auto' (default: 1 where the workers may use <= {thread_policy.AUTO_MAX_CPUS} CPUs, "
+        "else 'framework'); recorded per backend",
     )
     parser.add_argument("--cpu-affinity", metavar="CPUS", help="pin the workers to these CPUs, e.g. 0,1 (Linux)")
 
 
-def parse_threads(text: str | None) -> int | None:
-    if text is None:
+def parse_threads(text: str | None, cpus: int) -> int | None:
+    """``--threads``: N, ``framework`` (None: each framework's default) or ``auto`` (by ``cpus``, the CPUs the workers may use)."""
+    if text is None or text == "auto":
+        return thread_policy.auto_threads(cpus)
+    if text == "framework":
         return None
     try:
         threads = int(text)
     except ValueError:
         threads = 0
     if threads < 1:
-        raise UsageError(f"--threads: expected a positive integer, got {text!r}")
+        raise UsageError(f"--threads: expected a positive integer, 'auto' or 'framework', got {text!r}")
     return threads
 
 
@@ -84,7 +89,9 @@ def parse_cpu_affinity(text: str | None) -> tuple[int, ...] | None:
 
 def thread_options(args: argparse.Namespace) -> dict:
     """``threads`` and ``cpu_affinity`` for RunOptions, validated."""
-    return {"threads": parse_threads(args.threads), "cpu_affinity": parse_cpu_affinity(args.cpu_affinity)}
+    affinity = parse_cpu_affinity(args.cpu_affinity)
+    cpus = len(affinity) if affinity else thread_policy.schedulable_cpus()
+    return {"threads": parse_threads(args.threads, cpus), "cpu_affinity": affinity}
 
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 
 from bench import suite as suites
-from bench.commands.common import parse_backends, parse_cpu_affinity, parse_threads
+from bench.commands.common import parse_backends, thread_options
 from bench.commands.run import validate_workloads
 from bench.compare.bootstrap import DEFAULT_RESAMPLES
 from bench.compare.comparison import Comparison
@@ -40,7 +40,7 @@ def selected_work(args: argparse.Namespace):
 
 def rounds_header(suite, work, args: argparse.Namespace, **extra) -> dict:
     """Header fields (``bench.results.store.new_header`` keywords) of the run files a RoundRunner writes."""
-    policy = describe(parse_threads(args.threads), parse_cpu_affinity(args.cpu_affinity))
+    policy = describe(**thread_options(args))
     return {
         "suite": suite.describe(),
         "options": {"case_timeout_s": args.timeout, "thread_policy": policy},
