@@ -46,6 +46,16 @@ def any_cpu_adapter(request):
     return cpu_adapter(request.param)
 
 
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch):
+    """Cases run in the test process see a quiet machine, so no flag depends on who else uses this one
+    (tests/test_machine_load.py tests the readings and the flag; workers in subprocesses read the real machine)."""
+    from bench import machine_load
+    from tests.fakes import QuietLoadReader
+
+    monkeypatch.setattr(machine_load, "default_reader", QuietLoadReader())
+
+
 @pytest.fixture
 def clock(monkeypatch):
     """A simulated clock the timing engine reads (tests/fakes.py), for exact timing tests."""

@@ -84,3 +84,20 @@ class QueueAdapter(Adapter):
 
     def apply_precision_policy(self):
         return {}
+
+
+class QuietLoadReader:
+    """A machine-load reader (bench/machine_load.py) for a machine where only this process runs:
+    each snapshot is one second later, in which this process used one of two CPUs and the other idled."""
+
+    hz = 100
+
+    def __init__(self):
+        self.seconds = 0
+
+    def snapshot(self):
+        from bench.machine_load import Snapshot, Ticks
+
+        self.seconds += 1
+        s = self.seconds
+        return Snapshot(wall_s=float(s), own_cpu_s=float(s), cores=2, ticks=Ticks(busy=100 * s, idle=100 * s, steal=0), loadavg=(1.0, 1.0, 1.0))

@@ -147,3 +147,16 @@ def test_run_case_records_the_load_and_flags_a_busy_machine(monkeypatch, clock, 
 
 def test_contended_is_a_known_flag():
     assert CONTENDED in FLAGS
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux /proc")
+def test_the_real_reader_reads_this_machine():
+    snap = LoadReader().snapshot()
+    assert snap.ticks is not None and snap.ticks.total > 0 and snap.loadavg is not None
+    assert snap.cores == len(__import__("os").sched_getaffinity(0))
+
+
+def test_in_process_tests_see_a_quiet_machine(monkeypatch, clock):
+    install(monkeypatch, good_build)
+    record = run_case(QueueAdapter(clock), CASE, CONFIG)
+    assert record.load is not None and record.load.other_cpu_fraction == 0.0 and CONTENDED not in record.flags
