@@ -43,6 +43,7 @@ class Suite:
     timing: TimingConfig
     cases: list[Case] = field(default_factory=list)
     description: str = ""
+    rounds: int = 1  # fresh worker processes per case (`run --rounds` overrides); docs/regression-gating.md
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "description": self.description, "n_cases": len(self.cases)}
@@ -78,7 +79,7 @@ def load(name_or_path: str) -> Suite:
 
 
 def from_dict(data: dict[str, Any], where: str) -> Suite:
-    known = {"name", "description", "backends", "timing", "workload"}
+    known = {"name", "description", "backends", "timing", "workload", "rounds"}
     unknown = set(data) - known
     if unknown:
         raise SuiteError(f"{where}: key '{sorted(unknown)[0]}': unknown (known: {', '.join(sorted(known))})")
@@ -99,7 +100,10 @@ def from_dict(data: dict[str, Any], where: str) -> Suite:
     cases: list[Case] = []
     for i, entry in enumerate(entries):
         cases.extend(_expand_entry(entry, f"{where}: key 'workload[{i}]"))
-    return Suite(name, where, backends, timing, _dedupe(cases), data.get("description", ""))
+    rounds = data.get("rounds", 1)
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise SuiteError(f"{where}: key 'rounds': expected a positive integer, got {rounds!r}")
+    return Suite(name, where, backends, timing, _dedupe(cases), data.get("description", ""), rounds)
 
 
 def _expand_entry(entry: Any, where: str) -> list[Case]:

@@ -31,6 +31,7 @@ from bench.compare.calibration import (
     CalibrationResult,
     CalibrationSettings,
     collect_pool,
+    pool_of,
     simulate,
 )
 from bench.compare.decision import parse_threshold
@@ -46,6 +47,7 @@ HELP = "measure the gate on this machine: A/A false-alarm rate and detection rat
 
 TARGET_FALSE_ALARM = 0.01  # of suite runs
 TARGET_DETECTION = 0.95  # of injected +10 % slowdowns
+TARGET_INTERVAL_MISSES = 0.02  # of A/A case decisions whose 99 % interval excludes 1 (1 % if the interval is honest)
 
 
 def add_arguments(parser) -> None:
@@ -81,12 +83,12 @@ def _stored_pool(folder: str) -> tuple[dict, dict, Path]:
     if not path.is_dir():
         raise UsageError(f"--from-pool {folder}: no {POOL_PHASE}/{POOL_ARM}/ folder of rounds in it")
     runs = read_runs(path)
-    pool, excluded = {}, {}
-    for cid, side in collect(runs).items():
-        if side.status == "ok" and len(side.rounds) == len(runs):
-            pool[cid] = side.rounds
-        else:
-            excluded[cid] = f"{side.status}: {side.reason}"
+    complete = [r for r in runs if r.status == "complete"]  # a round cut short (Ctrl-C, a time limit) is left out
+    if not complete:
+        raise UsageError(f"--from-pool {folder}: none of its {len(runs)} round(s) finished")
+    pool, excluded = pool_of(collect(complete), len(complete))
+    if len(complete) < len(runs):
+        excluded["(rounds)"] = f"{len(runs) - len(complete)} unfinished round(s) ignored; replaying the {len(complete)} complete one(s)"
     return pool, excluded, Path(folder)
 
 
@@ -137,6 +139,9 @@ def _summary(result: CalibrationResult) -> list[str]:
         f"  (before confirmation: {result.suite_false_alarm_first.describe()}; per case: {result.case_false_alarm.describe()})",
         f"injected +{result.settings.slowdown * 100:g}% slowdowns caught: {det.describe()}  target >= {TARGET_DETECTION * 100:g}%: "
         + ("met" if det.value >= TARGET_DETECTION else "NOT met"),
+        f"A/A decisions whose {result.settings.confidence * 100:g}% interval excluded no change: {result.interval_misses.describe()}  "
+        f"target <= {TARGET_INTERVAL_MISSES * 100:g}%: " + ("met" if result.interval_misses.value <= TARGET_INTERVAL_MISSES else "NOT met"),
+        f"pool: {result.pool_rounds} complete rounds",
     ] + [f"excluded {cid}: {why}" for cid, why in sorted(result.excluded.items())]
 
 
@@ -159,6 +164,7 @@ def to_dict(result: CalibrationResult, pool_dir: Path) -> dict:
         "suite_false_alarm_first": result.suite_false_alarm_first.to_dict(),
         "case_false_alarm": result.case_false_alarm.to_dict(),
         "detection": result.detection.to_dict(),
+        "interval_misses": result.interval_misses.to_dict(),
         "cases": [
             {
                 "case_id": c.case_id,
@@ -168,6 +174,7 @@ def to_dict(result: CalibrationResult, pool_dir: Path) -> dict:
                 "false_alarm": c.false_alarm.to_dict(),
                 "detection_first": c.detection_first.to_dict(),
                 "detection": c.detection.to_dict(),
+                "interval_misses": c.interval_misses.to_dict(),
             }
             for c in result.cases
         ],

@@ -29,6 +29,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--report", action="store_true", help="also write the HTML report of this run (reports/<run_id>.html, or -o)")
     parser.add_argument("-o", "--report-output", metavar="HTML", help="where --report writes the page (implies --report)")
     parser.add_argument("--profile", action="store_true", help="then profile every ok case in its own process (see `siliconbench profile`)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        metavar="N",
+        help="measure every case in N fresh worker processes, interleaved (default: the suite's; quick 1, nightly 3)",
+    )
     add_runtime_arguments(parser)
 
 
@@ -43,6 +49,8 @@ def run(args) -> int:
     suite = suites.load(args.suite)
     backends = parse_backends(args.backend)
     selected = validate_workloads(args.workload)
+    if args.rounds is not None and args.rounds < 1:
+        raise UsageError(f"--rounds: expected a positive integer, got {args.rounds}")
     options = RunOptions(
         allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), unsafe_no_sync=args.unsafe_no_sync
     )
@@ -55,10 +63,11 @@ def run(args) -> int:
 
     def on_record(record: CaseRecord) -> None:
         task = tasks[record.backend.name]
-        progress.update(task, advance=1, description=escape(f"{record.backend.name}: {record.status} {record.case_id.split('@')[0]}"))
+        round_text = f" (round {record.round + 1})" if record.round is not None else ""
+        progress.update(task, advance=1, description=escape(f"{record.backend.name}: {record.status} {record.case_id.split('@')[0]}{round_text}"))
 
     with progress:
-        outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend)
+        outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend, rounds=args.rounds)
     Console(width=max(Console().width, 140)).print(summary_table(outcome.cases, title=f"{suite.name}: run {outcome.run_id}"))
     if args.profile and outcome.status == "complete":
         from bench.profile.launch import ProfileOptions

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.compare.bootstrap import DEFAULT_RESAMPLES, RatioEstimate, case_rng, ratio_ci
+from bench.compare.bootstrap import DEFAULT_RESAMPLES, MIN_ROUNDS, RatioEstimate, case_rng, ratio_ci
 from bench.compare.decision import (
     IMPROVEMENT,
     INCONCLUSIVE,
@@ -18,12 +18,27 @@ from bench.compare.sides import Side, collect, pair
 from bench.results.records import Run
 
 MISMATCH = "mismatch"  # the candidate's output is wrong: always a failure
+# A change the samples of one process per side suggest, or that an unstable side shows: worth a look, never a failure.
+POSSIBLE_REGRESSION = "possible regression"
+POSSIBLE_IMPROVEMENT = "possible improvement"
 BASELINE_ONLY = "baseline only"
 CANDIDATE_ONLY = "candidate only"
 NOT_COMPARED = "not compared"  # a side has no timing: failed, unavailable, unsupported, ...
 
 # Display and severity order.
-KINDS = (MISMATCH, REGRESSION, INCONCLUSIVE, IMPROVEMENT, NO_CHANGE, NOT_COMPARED, BASELINE_ONLY, CANDIDATE_ONLY)
+KINDS = (
+    MISMATCH,
+    REGRESSION,
+    POSSIBLE_REGRESSION,
+    INCONCLUSIVE,
+    IMPROVEMENT,
+    POSSIBLE_IMPROVEMENT,
+    NO_CHANGE,
+    NOT_COMPARED,
+    BASELINE_ONLY,
+    CANDIDATE_ONLY,
+)
+NOMINATED = {REGRESSION: POSSIBLE_REGRESSION, IMPROVEMENT: POSSIBLE_IMPROVEMENT}
 
 
 @dataclass
@@ -142,7 +157,27 @@ def compare_case(
             estimate = ratio_ci(base.rounds, cand.rounds, confidence, n_resamples, rng)
         result.estimate = estimate
         result.kind = decide(estimate, threshold)
+        _demote_weak_evidence(result, base, cand)
     return result
+
+
+def _demote_weak_evidence(result: CaseResult, base: Side, cand: Side) -> None:
+    """A regression or improvement stands only on round-level evidence from stable sides; otherwise it is a
+    nomination ("possible ..."), with the reason, and never fails a gate (docs/regression-gating.md)."""
+    if result.kind not in NOMINATED or result.estimate is None:
+        return
+    unstable = [label for label, side in (("baseline", base), ("candidate", cand)) if side.unstable]
+    if result.estimate.evidence == "samples":
+        why = (
+            "samples of one process per side: the noise between processes is not measured "
+            "(measure both sides with `run --rounds 3` or more, or gate with `siliconbench ab`)"
+        )
+    elif unstable:
+        why = f"the {' and '.join(unstable)} side{'s' if len(unstable) > 1 else ''} measured unstable"
+    else:
+        return
+    result.kind = NOMINATED[result.kind]
+    result.reason = f"{result.estimate.describe()}, but the evidence is {why}; not failing"
 
 
 def apply_confirmation(first: CaseResult, confirm: CaseResult) -> None:
@@ -150,6 +185,7 @@ def apply_confirmation(first: CaseResult, confirm: CaseResult) -> None:
     flagged = first.estimate.describe() if first.estimate else "?"
     second = confirm.estimate.describe() if confirm.estimate else confirm.reason or confirm.kind
     if confirm.kind == REGRESSION:
+        first.kind = REGRESSION  # a nomination (one process a side) becomes a regression on round-level evidence
         first.reason = f"confirmed by a re-run in fresh processes: {second}"
     else:
         first.kind = INCONCLUSIVE
@@ -183,12 +219,11 @@ def compare_runs(baseline_runs: list[Run], candidate_runs: list[Run], **kwargs: 
 
 def method_notes(results: list[CaseResult]) -> list[str]:
     """Warnings a reader needs to weigh the decisions: sample-level CIs are optimistic."""
-    fallback = sorted({r.estimate.method for r in results if r.estimate and "samples" in r.estimate.method})
-    if not fallback:
+    if not any(r.estimate and r.estimate.evidence == "samples" for r in results):
         return []
     return [
-        "Some CIs resample samples within a process (fewer than 5 rounds on a side): they ignore "
-        "process-to-process noise and are optimistic, so the 5% margin carries the false-alarm control. "
-        "A baseline from another job or day cannot be fixed by statistics: gate with `siliconbench ab`, "
+        f"Some cases have fewer than {MIN_ROUNDS} rounds on a side: their intervals resample the samples of one process, "
+        "ignore the noise between processes and are optimistic, so they can only nominate ('possible regression'), "
+        "never fail. Measure both sides with `siliconbench run --rounds 3` (or more), or gate with `siliconbench ab`, "
         "which runs both sides interleaved in one job."
     ]

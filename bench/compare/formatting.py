@@ -14,6 +14,8 @@ from bench.compare.comparison import (
     CANDIDATE_ONLY,
     MISMATCH,
     NOT_COMPARED,
+    POSSIBLE_IMPROVEMENT,
+    POSSIBLE_REGRESSION,
     CaseResult,
     Comparison,
 )
@@ -23,8 +25,10 @@ from bench.summary import format_seconds
 ICON = {
     MISMATCH: "❌",
     REGRESSION: "🔴",
+    POSSIBLE_REGRESSION: "🟠",
     INCONCLUSIVE: "🟡",
     IMPROVEMENT: "🟢",
+    POSSIBLE_IMPROVEMENT: "🔵",
     NO_CHANGE: "⚪",
     NOT_COMPARED: "⚠️",
     BASELINE_ONLY: "➖",
@@ -33,8 +37,10 @@ ICON = {
 STYLE = {
     MISMATCH: "bold white on red",
     REGRESSION: "bold red",
+    POSSIBLE_REGRESSION: "dark_orange",
     INCONCLUSIVE: "yellow",
     IMPROVEMENT: "green",
+    POSSIBLE_IMPROVEMENT: "blue",
     NO_CHANGE: "dim",
     NOT_COMPARED: "yellow",
     BASELINE_ONLY: "cyan",
@@ -64,8 +70,17 @@ def ratio_text(r: CaseResult) -> tuple[str, str]:
 
 def settings_line(c: Comparison) -> str:
     return (
-        f"threshold ±{c.threshold * 100:g}% on the ratio of medians, {c.confidence * 100:g}% bootstrap CI ({c.n_resamples} resamples, seed {c.seed})"
+        f"threshold ±{c.threshold * 100:g}% on the ratio of medians; {c.confidence * 100:g}% CI: t over rounds (paired in ab), "
+        f"else a bootstrap of samples ({c.n_resamples} resamples, seed {c.seed}); MDE = smallest change detectable with 80% power"
     )
+
+
+def mde_text(r: CaseResult) -> str:
+    """``±4.2%`` (rounds), ``≥±1.1% (1 process)`` for samples: the within-process figure is only a lower bound."""
+    if r.estimate is None or r.estimate.mde is None:
+        return ""
+    text = f"±{r.estimate.mde * 100:.1f}%"
+    return text if r.estimate.evidence == "rounds" else f"≥{text} (1 process)"
 
 
 # -- terminal ------------------------------------------------------------------------------------
@@ -80,6 +95,7 @@ def to_table(comparison: Comparison) -> Group:
         ("candidate", "right"),
         ("change", "right"),
         ("CI", "right"),
+        ("MDE", "right"),
         ("rounds", "right"),
         ("note", "left"),
     ):
@@ -94,6 +110,7 @@ def to_table(comparison: Comparison) -> Group:
             format_seconds(r.candidate_median) or r.candidate_status,
             change,
             ci,
+            mde_text(r),
             rounds,
             escape(r.reason[:160]),
         )
@@ -117,13 +134,13 @@ def _code(text: str) -> str:
 
 
 def _timing_rows(results: list[CaseResult]) -> list[str]:
-    rows = ["| | case | baseline | candidate | change | CI | rounds |", "|---|---|---:|---:|---:|---|---:|"]
+    rows = ["| | case | baseline | candidate | change | CI | MDE | rounds |", "|---|---|---:|---:|---:|---|---:|---:|"]
     for r in results:
         change, ci = ratio_text(r)
         rounds = f"{r.estimate.rounds[0]}/{r.estimate.rounds[1]}" if r.estimate else ""
         rows.append(
             f"| {ICON[r.kind]} | {_code(r.case_id)} | {format_seconds(r.baseline_median)} | "
-            f"{format_seconds(r.candidate_median)} | **{change}** | {ci} | {rounds} |"
+            f"{format_seconds(r.candidate_median)} | **{change}** | {ci} | {mde_text(r)} | {rounds} |"
         )
     return rows
 
@@ -152,7 +169,13 @@ def to_markdown(comparison: Comparison) -> str:
     mismatches = c.of_kind(MISMATCH)
     if mismatches:
         lines += [f"### ❌ Candidate output mismatch ({len(mismatches)}): wrong results, never timed", "", *_status_rows(mismatches), ""]
-    for kind, title in ((REGRESSION, "🔴 Regressions"), (INCONCLUSIVE, "🟡 Inconclusive (too noisy to decide)"), (IMPROVEMENT, "🟢 Improvements")):
+    for kind, title in (
+        (REGRESSION, "🔴 Regressions"),
+        (POSSIBLE_REGRESSION, "🟠 Possible regressions (weak evidence: not failing)"),
+        (INCONCLUSIVE, "🟡 Inconclusive (too noisy to decide)"),
+        (IMPROVEMENT, "🟢 Improvements"),
+        (POSSIBLE_IMPROVEMENT, "🔵 Possible improvements (weak evidence)"),
+    ):
         found = c.of_kind(kind)
         if found:
             lines += [f"### {title} ({len(found)})", "", *_timing_rows(found), ""]

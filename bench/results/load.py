@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bench.results.migrate import MigrationError, migrate
 from bench.results.records import BackendRef, CaseRecord, Run
+from bench.results.rounds import merge_rounds
 
 
 class ResultsError(ValueError):
@@ -66,7 +67,9 @@ def parse_run(doc: Any, where: str) -> Run:
     if not isinstance(doc, dict):
         raise ResultsError(f"{where}: expected a JSON object at the top level, got {type(doc).__name__}")
     try:
-        return Run.from_dict(migrate(doc))
+        run = Run.from_dict(migrate(doc))
+        run.cases = merge_rounds(run.cases)  # a partial file holds the records of single rounds
+        return run
     except MigrationError as exc:
         raise ResultsError(f"{where}: {exc}") from None
     except ValidationError as exc:

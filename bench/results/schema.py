@@ -16,7 +16,9 @@ STATUSES: tuple[str, ...] = get_args(Status)
 
 # Machine-readable flags on an ok case (``CaseRecord.flags``): its number is real but needs a caveat.
 OVERHEAD_BOUND = "overhead-bound"  # twice the work did not take longer: dispatch/launch cost, not the work
-FLAGS = (OVERHEAD_BOUND,)
+UNSTABLE = "unstable"  # the samples drifted: not one steady state (bench/stability.py); kept out of headlines and gates
+NOISY = "noisy"  # steady but imprecise: a wide interval, or rounds that disagree
+FLAGS = (OVERHEAD_BOUND, UNSTABLE, NOISY)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "results-schema.json"
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results.records import CaseRecord
+from bench.results.rounds import merge_rounds
 from bench.results.schema import SCHEMA_VERSION
 
 
@@ -115,6 +116,7 @@ class RunWriter:
         self._write_line({"kind": "run_update", **fields})
 
     def finalize(self, status: str = "complete") -> Path:
+        self.cases = merge_rounds(self.cases)
         document = {**self.header, "status": status, "finished_at": now_iso(), "cases": [c.to_dict() for c in self.cases]}
         write_json_atomic(self.final_path, document)
         self._file.close()

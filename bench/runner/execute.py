@@ -17,7 +17,7 @@ import numpy as np
 from bench import workloads
 from bench.backends import Adapter, BackendUnavailable, Unsupported
 from bench.results.records import BackendRef, BaselineRecord, Canary, CaseRecord, Correctness, Memory, Timing
-from bench.results.schema import OVERHEAD_BOUND
+from bench.results.schema import NOISY, OVERHEAD_BOUND, UNSTABLE
 from bench.timing import TimingConfig, measure
 from bench.workloads.base import Built, Case, Workload
 
@@ -178,6 +178,27 @@ def _judge_synchronisation(record: CaseRecord, timing: Timing) -> None:
         )
 
 
+def measure_steady(adapter: Adapter, fn: Any, config: TimingConfig) -> Timing:
+    """``measure``, and once more after a longer warm-up when the samples were unstable (docs/design.md,
+    rule 10). The second attempt is kept whatever it says; the first attempt's verdict stays in ``resampled``."""
+    timing = measure(adapter, fn, config)
+    if config.resample_unstable and timing.stability is not None and timing.stability.verdict == UNSTABLE:
+        first = timing.stability
+        timing = measure(adapter, fn, config.longer_warmup())
+        timing.resampled = [first]
+    return timing
+
+
+def flag_stability(record: CaseRecord, timing: Timing) -> None:
+    """An unstable or noisy verdict becomes a flag, with the figures behind it as a note."""
+    stability = timing.stability
+    if stability is None or stability.verdict not in (UNSTABLE, NOISY):
+        return
+    record.flags.append(stability.verdict)
+    again = " (measured again after a longer warm-up: the first attempt was unstable)" if timing.resampled else ""
+    record.notes.append(f"{stability.verdict}{again}: " + "; ".join(stability.reasons))
+
+
 def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: TimingConfig) -> None:
     """Check, then time; fill ``record`` in place (it stays ``mismatch`` with no timing if the check fails)."""
     spec, built, params = prepared.spec, prepared.built, prepared.params
@@ -190,7 +211,7 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
         record.reason = f"relative error {record.correctness.rel_error:.3g} exceeds tolerance {tol:.3g}"
         return
     adapter.reset_peak_memory()
-    timing = measure(adapter, built.fn, config)
+    timing = measure_steady(adapter, built.fn, config)
     timing.first_call_s = first_call_s  # compilation included; measure's own first call came after it
     memory = adapter.peak_memory()
     record.memory = Memory(**memory) if memory else None
@@ -199,6 +220,7 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
     record.timing = timing
     record.status, record.reason = "ok", None
     _judge_synchronisation(record, timing)
+    flag_stability(record, timing)
     record.flops = spec.flops(params)
     record.bytes_moved = spec.bytes_moved(params, prepared.case.dtype)
     record.gflops = record.flops / timing.median / 1e9 if record.flops else None
