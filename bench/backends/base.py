@@ -188,6 +188,11 @@ class Adapter:
     def is_oom(self, exc: BaseException) -> bool:
         return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
 
+    def unsupported_reason(self, exc: BaseException) -> str | None:
+        """The backend's own message when ``exc`` means it cannot run this op (a Metal plugin's
+        missing op), so the case is ``unsupported`` rather than ``error``; None otherwise."""
+        return None
+
     # -- profiling ----------------------------------------------------------------------------
     @classmethod
     def profiler_module(cls, device: str) -> str | None:

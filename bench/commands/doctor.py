@@ -39,12 +39,12 @@ def run(args) -> int:
     for backend, hello in zip(backends, hellos):
         if hello.get("available"):
             versions = ", ".join(f"{k} {v}" for k, v in (hello.get("versions") or {}).items())
-            table.add_row(
-                escape(backend.name),
-                "[green]available[/]",
-                escape(hello["device"]["device_name"]),
-                escape(f"{versions} (python {hello.get('python')})"),
-            )
+            detail = f"{versions} (python {hello.get('python')})"
+            # jax:metal / tensorflow:gpu on a Mac: the plugins the worker looked for and did not use, and why
+            not_used = (hello["device"].get("extra") or {}).get("metal_plugins_not_used")
+            if not_used:
+                detail += f"; Metal plugins not used: {not_used}"
+            table.add_row(escape(backend.name), "[green]available[/]", escape(hello["device"]["device_name"]), escape(detail))
         else:
             reason = hello.get("reason", "unknown")
             cls = classes[backend.framework]

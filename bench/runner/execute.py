@@ -255,9 +255,13 @@ def run_case(adapter: Adapter, case: Case, config: TimingConfig, backend: Backen
     except BackendUnavailable as exc:
         record.status, record.reason = "unavailable", str(exc)
     except Exception as exc:  # one case's failure is that case's status, never the run's
-        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
-        record.status = "oom" if adapter.is_oom(exc) else "error"
-        record.reason = f"{type(exc).__name__}: {str(exc).strip()[:500]}{where}"
+        unsupported = adapter.unsupported_reason(exc)  # a Metal plugin's missing op: the backend cannot run this case
+        if unsupported is not None:
+            record.status, record.reason = "unsupported", unsupported
+        else:
+            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
+            record.status = "oom" if adapter.is_oom(exc) else "error"
+            record.reason = f"{type(exc).__name__}: {str(exc).strip()[:500]}{where}"
     record.elapsed_s = time.time() - started
     return record
