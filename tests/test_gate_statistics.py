@@ -212,3 +212,29 @@ def test_pooled_median_and_input_checks():
         ratio_ci([np.ones(3)] * 5, [np.ones(3)] * 6, paired=True)
     with pytest.raises(ValueError):
         ratio_ci([np.ones(3)], [np.ones(3)], confidence=1.0)
+
+
+def test_a_suite_compared_on_three_rounds_a_side_stays_green_on_a_a_and_catches_a_real_slowdown():
+    """80 cases, 3 rounds a side, 8 % noise between processes: Holm across the cases keeps A/A suites green,
+    and the backend's pooled noise floor keeps a +40 % slowdown of one case detectable."""
+    from bench.compare.comparison import compare_sides
+    from bench.compare.sides import Side
+
+    def sides(rng, factor_of):
+        out = {}
+        for i in range(80):
+            cid = f"matmul[n={i}]/fp32/eager@torch:cpu"
+            side = Side(cid)
+            for r in range(3):
+                side.rounds.append(1e-3 * (1 + i / 80) * factor_of(i) * rng.lognormal(0, 0.08) * rng.lognormal(0, 0.01, 10))
+                side.round_keys.append(r)
+                side.statuses.append("ok")
+                side.reasons.append("")
+            out[cid] = side
+        return out
+
+    rng = np.random.default_rng(21)
+    failed = sum(compare_sides(sides(rng, lambda i: 1.0), sides(rng, lambda i: 1.0)).failed() for _ in range(30))
+    assert failed <= 1  # family-wise 1 %: at most one of 30 A/A suite comparisons may fail
+    caught = sum(compare_sides(sides(rng, lambda i: 1.0), sides(rng, lambda i: 1.4 if i == 7 else 1.0)).failed() for _ in range(20))
+    assert caught >= 14

@@ -16,13 +16,14 @@ Shapes: a side is a list of 1-D arrays of seconds per call, one array per round 
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bench.compare.intervals import POWER, paired_t, welch_t
+from bench.compare.intervals import POWER, NoiseFloor, one_sided_p, paired_t, welch_t
 
 MIN_ROUNDS = 3  # rounds per side before an unpaired interval says anything about between-process noise
 MIN_PAIRED_ROUNDS = 5  # paired rounds before a paired interval is used
@@ -43,6 +44,14 @@ class RatioEstimate:
     rounds: tuple[int, int]  # (baseline, candidate)
     method: str  # "paired rounds", "rounds" or "samples"
     mde: float | None = None  # smallest relative change this design detects with 80 % power (0.1 = 10 %)
+    se_log: float | None = None  # standard error of the log ratio (rounds only)
+    df: float | None = None  # its degrees of freedom
+
+    def p_value(self) -> float | None:
+        """One-sided p of "no change" against the direction of the estimate (rounds only)."""
+        if self.se_log is None or self.df is None:
+            return None
+        return one_sided_p(math.log(self.ratio), self.se_log, self.df)
 
     @property
     def evidence(self) -> str:
@@ -126,8 +135,11 @@ def ratio_ci(
     n_resamples: int = DEFAULT_RESAMPLES,
     rng: np.random.Generator | None = None,
     paired: bool = False,
+    floor: NoiseFloor | None = None,
 ) -> RatioEstimate:
     """median(candidate) / median(baseline) with its ``confidence`` interval, by the best method the rounds allow.
+
+    ``floor``: the backend's pooled between-round noise, the least standard error an unpaired interval uses.
 
     ``paired`` requires the same number of rounds on both sides, round i of each taken in the same time
     slot. The estimate is the ratio of pooled medians for samples, the geometric mean of the round ratios
@@ -141,11 +153,11 @@ def ratio_ci(
         raise ValueError(f"ratio_ci: paired rounds need equal counts, got {len(baseline)} and {len(candidate)}")
     rounds = (len(baseline), len(candidate))
     if paired and len(baseline) >= MIN_PAIRED_ROUNDS:
-        ratio, low, high, mde = paired_t(baseline, candidate, confidence)
-        return RatioEstimate(ratio, low, high, confidence, rounds, "paired rounds", mde)
+        ratio, low, high, mde, se, df = paired_t(baseline, candidate, confidence)
+        return RatioEstimate(ratio, low, high, confidence, rounds, "paired rounds", mde, se, df)
     if min(rounds) >= MIN_ROUNDS:
-        ratio, low, high, mde = welch_t(baseline, candidate, confidence)
-        return RatioEstimate(ratio, low, high, confidence, rounds, "rounds", mde)
+        ratio, low, high, mde, se, df = welch_t(baseline, candidate, confidence, floor)
+        return RatioEstimate(ratio, low, high, confidence, rounds, "rounds", mde, se, df)
     return _samples_bootstrap(baseline, candidate, confidence, n_resamples, rng or np.random.default_rng(0))
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 POWER = 0.8
+PRIOR_DF = 20  # weight of a backend's noise floor in a case's moderated variance, in degrees of freedom
 
 
 def round_medians(rounds: Sequence[np.ndarray]) -> np.ndarray:
@@ -46,20 +47,80 @@ def _interval(diff: float, se: float, df: float, confidence: float) -> tuple[flo
     return math.exp(diff), math.exp(diff - half), math.exp(diff + half), mde
 
 
-def paired_t(baseline: Sequence[np.ndarray], candidate: Sequence[np.ndarray], confidence: float) -> tuple[float, float, float, float | None]:
-    """Ratio, CI and MDE from paired rounds (same count on both sides, round i of each in the same time slot)."""
+def paired_t(
+    baseline: Sequence[np.ndarray], candidate: Sequence[np.ndarray], confidence: float
+) -> tuple[float, float, float, float | None, float, float]:
+    """Ratio, CI, MDE, SE and degrees of freedom from paired rounds (same count on both sides, round i of
+    each in the same time slot)."""
     d = np.log(round_medians(candidate)) - np.log(round_medians(baseline))
     n = len(d)
-    return _interval(float(d.mean()), float(d.std(ddof=1)) / math.sqrt(n), n - 1, confidence)
+    se = float(d.std(ddof=1)) / math.sqrt(n)
+    return (*_interval(float(d.mean()), se, n - 1, confidence), se, n - 1)
 
 
-def welch_t(baseline: Sequence[np.ndarray], candidate: Sequence[np.ndarray], confidence: float) -> tuple[float, float, float, float | None]:
-    """Ratio, CI and MDE from independent rounds on each side (Welch-Satterthwaite degrees of freedom)."""
+def welch_t(
+    baseline: Sequence[np.ndarray], candidate: Sequence[np.ndarray], confidence: float, floor: NoiseFloor | None = None
+) -> tuple[float, float, float, float | None, float, float]:
+    """Ratio, CI, MDE, SE and degrees of freedom from independent rounds on each side (Welch-Satterthwaite).
+
+    With a ``floor`` (the backend's pooled between-round variance over every case compared), the case's
+    variance is moderated towards it (the moderated t of Smyth 2004, limma): (d0·s0² + d·s²) / (d0 + d)
+    with d0 = min(the floor's degrees of freedom, ``PRIOR_DF``) and d + d0 degrees of freedom. Three
+    rounds a side say little about a case's own noise; its backend's other cases say a lot, so a case
+    whose few rounds happen to agree is not trusted beyond its backend's noise, and the t quantile is
+    not that of 4 degrees of freedom.
+    """
     a, b = np.log(round_medians(baseline)), np.log(round_medians(candidate))
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
-    return _interval(float(b.mean() - a.mean()), se, df, confidence)
+    if floor is not None:
+        d = len(a) + len(b) - 2
+        pooled = (float(((a - a.mean()) ** 2).sum()) + float(((b - b.mean()) ** 2).sum())) / d
+        d0 = min(floor.df, PRIOR_DF)
+        variance = (d0 * floor.variance + d * pooled) / (d0 + d)
+        se, df = math.sqrt(variance * (1 / len(a) + 1 / len(b))), d0 + d
+    else:
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        se = math.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
+    ratio, low, high, mde = _interval(float(b.mean() - a.mean()), se, df, confidence)
+    return ratio, low, high, mde, se, df
+
+
+class NoiseFloor:
+    """Pooled variance of log round medians over every case of one backend, and its degrees of freedom."""
+
+    def __init__(self, variance: float, df: float):
+        self.variance, self.df = variance, df
+
+    @classmethod
+    def pooled(cls, sides: Sequence[Sequence[np.ndarray]]) -> NoiseFloor | None:
+        """From the rounds of several sides (each a case on one side of the comparison); None without 2+ rounds."""
+        num = den = 0.0
+        for rounds in sides:
+            if len(rounds) >= 2:
+                logs = np.log(round_medians(rounds))
+                num += float(((logs - logs.mean()) ** 2).sum())
+                den += len(logs) - 1
+        return cls(num / den, den) if den > 0 else None
+
+
+def one_sided_p(log_ratio: float, se: float, df: float) -> float:
+    """p-value of "no change" against a change in the direction of ``log_ratio`` (t distribution)."""
+    from scipy import stats
+
+    if se == 0.0:
+        return 0.0 if log_ratio != 0 else 1.0
+    return float(stats.t.sf(abs(log_ratio) / se, df))
+
+
+def holm(p_values: dict[str, float], alpha: float) -> set[str]:
+    """Keys whose p-value survives Holm's step-down at family-wise level ``alpha``."""
+    kept: set[str] = set()
+    ordered = sorted(p_values.items(), key=lambda kv: kv[1])
+    for i, (key, p) in enumerate(ordered):
+        if p > alpha / (len(ordered) - i):
+            break
+        kept.add(key)
+    return kept
 
 
 def sigma_between_rounds(rounds: Sequence[np.ndarray]) -> float:
