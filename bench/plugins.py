@@ -25,6 +25,8 @@ BUILTIN: dict[str, dict[str, str]] = {
         "tensorflow": "bench.backends.tensorflow:TensorflowAdapter",
         "jax": "bench.backends.jax:JaxAdapter",
         "mlx": "bench.backends.mlx:MlxAdapter",
+        "executorch": "bench.backends.executorch:ExecutorchAdapter",
+        "coreml": "bench.backends.coreml:CoremlAdapter",
     },
     WORKLOADS: {
         name: f"bench.workloads.{name}.spec:SPEC"

@@ -1,6 +1,8 @@
 """yolo: forward pass of a YOLOv8n-style detector (``arch.py``) on a batch of images.
 
-Params: ``size`` (square input side, a multiple of 32: 320 quick, 640 nightly) and ``batch``.
+Params: ``size`` (square input side, a multiple of 32: 320 quick, 640 nightly) and ``batch``;
+``compression`` (optional): the conv weights compressed by the deployment backend that converts the
+model (bench/workloads/compression.py; other backends: ``unsupported``).
 Inputs: ``image`` (batch, 3, size, size) uniform in [0, 1) from the case seed, plus every conv's
 BN-folded weight ``<name>/w`` (O, I, k, k) and bias ``<name>/b`` (O,) from a fixed seed, all
 rounded to the case dtype. Output: {``stride{8,16,32}/{box,cls}``: NCHW map}; the error is
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import round_to
+from bench.workloads import compression
 from bench.workloads.base import Workload, check_positive_ints
 from bench.workloads.yolo import reference
 from bench.workloads.yolo.arch import NANO, graph
@@ -53,8 +56,13 @@ class Yolo(Workload):
         self.graph = graph(NANO)
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
+        params = dict(params)
+        compressed = compression.pop(self.name, params)
         super().normalize(params)
-        return check_size_batch(self.name, params)
+        return compression.restore(check_size_batch(self.name, params), compressed)
+
+    def input_seed(self, params):
+        return super().input_seed(compression.without(params))  # a compressed case draws the dense case's inputs
 
     def make_inputs(self, params, dtype, rng):
         b, s = params["batch"], params["size"]
@@ -65,6 +73,7 @@ class Yolo(Workload):
         return inputs
 
     def reference(self, params, dtype, inputs):
+        compression.check(self.name, params, inputs)
         image, weights = split_inputs(inputs)
         return reference.forward(self.graph, weights, image)
 

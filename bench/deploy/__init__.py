@@ -1,0 +1,8 @@
+"""The deployment backends' machinery: ExecuTorch export and lowering, Core ML conversion and compression.
+
+The adapters are ``bench/backends/executorch.py`` and ``bench/backends/coreml.py``; the models they
+deploy come from the workloads' ``module`` hooks (``bench/workloads/exportable.py``). One generic
+``build`` per backend (``executorch_build``, ``coreml_build``) serves every workload that has the
+hook; ``executorch_workloads`` and ``coreml_workloads`` hold one line per workload, the modules the
+adapters' ``implementations`` point at. docs/deployment.md describes it all.
+"""
