@@ -18,6 +18,7 @@ as its own static program: exported with a dynamic batch, XNNPACK leaves shape-d
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Any
 
 from bench import workloads
@@ -28,8 +29,10 @@ from bench.workloads.exportable import Exportable
 
 MODE_NOTE = "ahead-of-time program (export + lowering); eager and compiled cases run the same program"
 
-# The last lowered program: {"key", "forward", "summary"}. One entry: a program holds its weights.
-_last: dict[str, Any] = {}
+# The last lowered programs by case key: (forward, summary). Two: a suite interleaves dtypes between a
+# case's eager and compiled entries, and a program holds its weights.
+_recent: OrderedDict[tuple, tuple[Forward, dict[str, Any]]] = OrderedDict()
+_RECENT = 2
 
 
 def hook(workload: str, framework: str) -> Any:
@@ -66,12 +69,15 @@ def build_exported(adapter: Any, workload: str, params: dict[str, Any], dtype: s
     def call() -> Any:
         forward = state.get("forward")
         if forward is None:  # the first call exports, lowers and loads, or takes the same case's program
-            if _last.get("key") == key:
-                forward, summary = _last["forward"], {**_last["summary"], "program": "reused: the same case's program (other mode)"}
+            if key in _recent:
+                _recent.move_to_end(key)
+                forward, summary = _recent[key]
+                summary = {**summary, "program": "reused: the same case's program (other mode)"}
             else:
-                _last.clear()  # release the previous program before lowering the next
+                while len(_recent) >= _RECENT:  # release before lowering the next
+                    _recent.popitem(last=False)
                 forward, summary = lower(adapter, exportable, dtype)
-                _last.update(key=key, forward=forward, summary=summary)
+                _recent[key] = (forward, summary)
             info.update(summary)
             state["forward"] = forward
         return forward.execute(args)
