@@ -58,8 +58,14 @@ def build_converted(adapter: Any, workload: str, params: dict[str, Any], dtype: 
     exportable = hook(workload, adapter.framework)(adapter.framework, compression_param.without(params), "fp32", inputs)
     if compression != "none" and not exportable.weights:
         raise Unsupported(f"{workload}'s model has no weights to compress")
+    if exportable.run is not None or exportable.initialized_buffers:
+        # A model that carries state between calls (a KV cache) needs Core ML's stateful models (ct.StateType).
+        raise Unsupported(f"{workload}'s model keeps state between calls; converting it as a Core ML stateful model is not implemented")
     start = time.perf_counter()
-    mlmodel, names = coreml_convert.convert(exportable, dtype)
+    try:
+        mlmodel, names = coreml_convert.convert(exportable, dtype)
+    except Exception as exc:  # the converter's own words: an op or a pattern Core ML has no conversion for
+        raise Unsupported(f"conversion (torch.export, ct.convert) failed: {type(exc).__name__}: {str(exc).strip()[:800]}") from exc
     converted = time.perf_counter()
     mlmodel = coreml_convert.compress(mlmodel, compression)
     info: dict[str, Any] = {

@@ -47,7 +47,9 @@ def hook(workload: str, framework: str) -> Any:
 def lower(adapter: Any, exportable: Exportable, dtype: str) -> tuple[Forward, dict[str, Any]]:
     """Export, lower, load; the delegation summary. Unsupported with the exporter's message on failure."""
     try:
-        lowered = export_and_lower(exportable.module, exportable.args, adapter.delegate, dtype, exportable.runtime_weights)
+        lowered = export_and_lower(
+            exportable.module, exportable.args, adapter.delegate, dtype, exportable.runtime_weights, exportable.initialized_buffers
+        )
         start = time.perf_counter()
         forward = load_forward(lowered.buffer)
     except LoweringError as exc:
@@ -80,7 +82,7 @@ def build_exported(adapter: Any, workload: str, params: dict[str, Any], dtype: s
                 _recent[key] = (forward, summary)
             info.update(summary)
             state["forward"] = forward
-        return forward.execute(args)
+        return forward.execute(args) if exportable.run is None else exportable.run(forward.execute)
 
     def to_numpy(outs: Any) -> Any:
         if exportable.to_numpy is not None:

@@ -89,8 +89,14 @@ def _transform_passes(delegate: str) -> Any:
     return get_transform_passes()
 
 
-def export_and_lower(module: Any, args: tuple, delegate: str, dtype: str, runtime_weights: bool = False) -> Lowered:
-    """Export ``module`` on ``args`` (static shapes), lower it to ``delegate``, serialise the program; LoweringError on failure."""
+def export_and_lower(
+    module: Any, args: tuple, delegate: str, dtype: str, runtime_weights: bool = False, initialized: tuple[str, ...] = ()
+) -> Lowered:
+    """Export ``module`` on ``args`` (static shapes), lower it to ``delegate``, serialise the program; LoweringError on failure.
+
+    ``initialized``: mutable buffers (names or parts of names) that keep their exported values as the program's
+    starting state (``InitializedMutableBufferPass``, exir/passes/init_mutable_pass.py).
+    """
     import torch
     from executorch.devtools.backend_debug import get_delegation_info
     from executorch.exir import to_edge_transform_and_lower
@@ -113,7 +119,13 @@ def export_and_lower(module: Any, args: tuple, delegate: str, dtype: str, runtim
     seconds["lower"] = time.perf_counter() - start
     start = time.perf_counter()
     try:
-        buffer = edge.to_executorch().buffer
+        config = None
+        if initialized:
+            from executorch.exir import ExecutorchBackendConfig
+            from executorch.exir.passes.init_mutable_pass import InitializedMutableBufferPass
+
+            config = ExecutorchBackendConfig(passes=[InitializedMutableBufferPass(list(initialized))])
+        buffer = edge.to_executorch(config).buffer
     except Exception as exc:
         raise LoweringError("to_executorch", exc) from exc
     seconds["serialize"] = time.perf_counter() - start

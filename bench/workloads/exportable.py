@@ -34,6 +34,12 @@ class Exportable:
     reference_inputs: dict[str, Any] | None = None
     # Names of the make_inputs arrays that are weights inside ``module``: parameter or buffer name -> input name.
     weights: dict[str, str] = field(default_factory=dict)
+    # The case's call when it is more than one forward (an LLM's decode steps): given the program's
+    # ``forward(args) -> list of outputs``, run the call and return its outputs. None: ``forward(args)``.
+    run: Callable[[Callable[[tuple], list[Any]]], Any] | None = None
+    # Buffers the model mutates (a KV cache) whose values at export are the program's starting state (a
+    # context already in the cache), by name or part of a name. Others start undefined in ExecuTorch.
+    initialized_buffers: tuple[str, ...] = ()
 
 
 def cpu_tensor(array: Any, dtype: str | None = None) -> Any:

@@ -95,10 +95,20 @@ def build(adapter, params, dtype, mode, inputs):
     return Built(call, info, reference_inputs=ref_inputs)
 
 
+def dequantize(codes, scale, minimum=None, dtype=None):
+    """W [n, k] from codes [n, k] in plain aten ops an exporter sees: int8 ``q·scale`` (scale [n]), or int4
+    ``q·scale + minimum`` with scale and minimum [n, k/group] (groups along k), in ``dtype`` (scale's by default)."""
+    n, k = codes.shape
+    q = codes.to(dtype or scale.dtype)
+    if minimum is None:
+        return q * scale[:, None]
+    groups = scale.shape[1]
+    return (q.view(n, groups, k // groups) * scale[..., None] + minimum[..., None]).view(n, k)
+
+
 class DequantLinear(torch.nn.Module):
-    """``F.linear(x, W)`` with W dequantized in the graph from int8/uint8 codes held as buffers:
-    int8 ``q·scale``, int4 ``q·scale + minimum`` per group along k (plain aten ops, so an exporter
-    sees them); scheme none holds W itself."""
+    """``F.linear(x, W)`` with W dequantized in the graph (``dequantize``) from int8/uint8 codes held as
+    buffers; scheme none holds W itself."""
 
     def __init__(self, w=None, q=None, scale=None, minimum=None):
         super().__init__()
@@ -108,14 +118,7 @@ class DequantLinear(torch.nn.Module):
     def forward(self, x):
         if self.w is not None:
             return F.linear(x, self.w)
-        n, k = self.q.shape
-        codes = self.q.to(x.dtype)
-        if self.minimum is None:
-            w = codes * self.scale[:, None]
-        else:
-            groups = self.scale.shape[1]
-            w = (codes.view(n, groups, k // groups) * self.scale[..., None] + self.minimum[..., None]).view(n, k)
-        return F.linear(x, w)
+        return F.linear(x, dequantize(self.q, self.scale, self.minimum, x.dtype))
 
 
 def module(framework, params, dtype, inputs):
