@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from bench.results.records import Drain, Timing, Warmup
 from bench.stability import verdict
 from bench.stats import summarize
 from bench.workloads.base import leaves
+
+if TYPE_CHECKING:
+    from bench.monitor import CaseMonitor
 
 
 @dataclass
@@ -189,8 +192,11 @@ def _converge(adapter: Adapter, fn: Callable[[], Any], timer: Timer, n: int, con
             return n, Warmup(calls=calls, seconds=0.0, converged=False, stop=why, probes=probes)
 
 
-def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> Timing:
-    """Time ``fn`` on ``adapter``; return the ``timing`` record of a case (seconds per call)."""
+def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig, monitor: CaseMonitor | None = None) -> Timing:
+    """Time ``fn`` on ``adapter``; return the ``timing`` record of a case (seconds per call).
+
+    ``monitor`` (energy with --energy, thermal state) watches the timed sample blocks only: it opens after
+    warm-up and block sizing and closes after the last block, before the drain check (bench/monitor.py)."""
     t0 = time.perf_counter()
     out = _call(adapter, fn)
     adapter.synchronize(out)
@@ -217,13 +223,19 @@ def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> Ti
 
     samples: list[float] = []
     wall_samples: list[float] = []
-    sample_start = time.perf_counter()
-    while len(samples) < config.max_samples:
-        elapsed, wall = _time_block(adapter, fn, n, timer)
-        samples.append(elapsed / n)
-        wall_samples.append(wall / n)
-        if len(samples) >= config.min_samples and time.perf_counter() - sample_start >= config.budget_s:
-            break
+    if monitor is not None:
+        monitor.open()
+    try:
+        sample_start = time.perf_counter()
+        while len(samples) < config.max_samples:
+            elapsed, wall = _time_block(adapter, fn, n, timer)
+            samples.append(elapsed / n)
+            wall_samples.append(wall / n)
+            if len(samples) >= config.min_samples and time.perf_counter() - sample_start >= config.budget_s:
+                break
+    finally:
+        if monitor is not None:
+            monitor.close(n * len(samples))
 
     drain = drain_check(adapter, fn, n, config)
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.backends import BackendName, frameworks, parse_backend
 from bench.errors import UsageError
+
+if TYPE_CHECKING:
+    from bench.runner.orchestrator import RunOptions
 
 
 def parse_backends(values: list[str] | None) -> list[BackendName] | None:
@@ -55,3 +59,29 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         help="testing only: remove device synchronisation from timing, to show that the sync canary catches it",
     )
     parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
+    parser.add_argument(
+        "--energy", action="store_true", help="also measure energy over the timed blocks: joules per call and per unit, mean watts (docs/energy.md)"
+    )
+    parser.add_argument(
+        "--cooldown",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each case, wait at most S seconds for the thermal state to return to the run's start (default 0)",
+    )
+
+
+def runtime_options(args: argparse.Namespace) -> RunOptions:
+    """The RunOptions of the runtime arguments (add_runtime_arguments), validated."""
+    from bench.runner.orchestrator import RunOptions
+
+    if not args.cooldown >= 0:
+        raise UsageError(f"--cooldown: expected seconds >= 0, got {args.cooldown}")
+    return RunOptions(
+        allow_tf32=args.allow_tf32,
+        case_timeout_s=args.timeout,
+        pythons=parse_pythons(args.python),
+        unsafe_no_sync=args.unsafe_no_sync,
+        energy=args.energy,
+        cooldown_s=args.cooldown,
+    )

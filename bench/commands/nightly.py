@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench import suite as suites
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.commands.common import add_runtime_arguments, parse_backends, runtime_options
 from bench.commands.gate_args import (
     add_decision_arguments,
     add_format_argument,
@@ -26,7 +26,6 @@ from bench.compare.history import history_runs, machine_folder
 from bench.compare.nightly import run_nightly
 from bench.compare.report_hook import regenerate
 from bench.errors import UsageError
-from bench.runner.orchestrator import RunOptions
 
 NAME = "nightly"
 HELP = "nightly run: store in this machine's history, compare with its rolling baseline, confirm and alert"
@@ -48,7 +47,7 @@ def run(args) -> int:
     if args.baseline_runs < 1 or args.confirm_rounds < 0:
         raise UsageError("--baseline-runs must be >= 1 and --confirm-rounds >= 0")
     suite = suites.load(args.suite)
-    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
+    options = runtime_options(args)
     console = Console(stderr=True)
     outcome = run_nightly(
         suite,

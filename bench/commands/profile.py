@@ -16,13 +16,12 @@ from rich.table import Table
 
 from bench import suite as suites
 from bench import workloads
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.commands.common import add_runtime_arguments, parse_backends, runtime_options
 from bench.commands.run import validate_workloads
 from bench.errors import UsageError
 from bench.profile.launch import ProfileOptions
 from bench.profile.session import profile_run
 from bench.profile.summary import ProfileSummary
-from bench.runner.orchestrator import RunOptions
 from bench.runner.run import execute
 from bench.summary import format_seconds
 from bench.workloads.base import Case
@@ -116,7 +115,7 @@ def run(args) -> int:
     if not cases:
         raise UsageError(f"--case: no case of {args.workload} matches {args.case!r}")
     options = profile_options(args)
-    run_options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python))
+    run_options = runtime_options(args)
     subset = suites.Suite(f"profile-{args.workload}", suite.path, backends, suite.timing, cases, f"cases of {args.workload} for profiling")
     console = Console(stderr=True)
     console.print(f"benchmarking {len(cases)} case(s) of {args.workload} on {backends[0].name}", markup=False)

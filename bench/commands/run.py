@@ -10,10 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from bench import suite as suites
 from bench import workloads
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons
+from bench.commands.common import add_runtime_arguments, parse_backends, runtime_options
 from bench.errors import UsageError
 from bench.results.records import CaseRecord
-from bench.runner.orchestrator import RunOptions
 from bench.runner.run import execute
 from bench.summary import summary_table
 
@@ -51,9 +50,7 @@ def run(args) -> int:
     selected = validate_workloads(args.workload)
     if args.rounds is not None and args.rounds < 1:
         raise UsageError(f"--rounds: expected a positive integer, got {args.rounds}")
-    options = RunOptions(
-        allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), unsafe_no_sync=args.unsafe_no_sync
-    )
+    options = runtime_options(args)
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
     tasks: dict[str, TaskID] = {}

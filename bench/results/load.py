@@ -200,6 +200,8 @@ def flatten_case(run: Run, case: CaseRecord) -> dict[str, Any]:
         "info": case.info,
         "metrics": case.metrics,
         "profile": case.profile,
+        "energy": case.energy,
+        "thermal": case.thermal,
     }
 
 

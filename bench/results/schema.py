@@ -18,7 +18,8 @@ STATUSES: tuple[str, ...] = get_args(Status)
 OVERHEAD_BOUND = "overhead-bound"  # twice the work did not take longer: dispatch/launch cost, not the work
 UNSTABLE = "unstable"  # the samples drifted: not one steady state (bench/stability.py); kept out of headlines and gates
 NOISY = "noisy"  # steady but imprecise: a wide interval, or rounds that disagree
-FLAGS = (OVERHEAD_BOUND, UNSTABLE, NOISY)
+THROTTLED = "throttled"  # clocks fell or the thermal state rose during the timed blocks (bench/thermal)
+FLAGS = (OVERHEAD_BOUND, UNSTABLE, NOISY, THROTTLED)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "results-schema.json"
 

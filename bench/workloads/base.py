@@ -190,6 +190,10 @@ class Workload:
         """Minimum bytes read and written (inputs once, output once)."""
         return None
 
+    def units(self, params: dict[str, Any]) -> tuple[float, str] | None:
+        """Units of work per call for energy per unit (``(8, "image")``, ``(512, "token")``), or None."""
+        return None
+
     def metrics(self, params: dict[str, Any], median_s: float) -> dict[str, float]:
         """Workload-specific figures from the median time (images/s, tokens/s, ...)."""
         return {}

@@ -84,6 +84,9 @@ class ConvAdd(Workload):
         elements = n * c * h * w + c * c * KERNEL * KERNEL + c + 2 * n * c * ho * wo
         return float(elements * itemsize(dtype))
 
+    def units(self, params):
+        return float(params["n"]), "image"
+
     def metrics(self, params, median_s):
         return {"images_per_s": params["n"] / median_s}
 

@@ -75,6 +75,9 @@ class Yolo(Workload):
     def flops(self, params):
         return 2.0 * self.graph.conv_macs(params["size"]) * params["batch"]
 
+    def units(self, params):
+        return float(params["batch"]), "image"
+
     def metrics(self, params, median_s):
         return {"images_per_s": params["batch"] / median_s, "latency_ms": median_s * 1e3}
 

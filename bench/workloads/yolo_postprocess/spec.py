@@ -63,6 +63,9 @@ class YoloPostprocess(Workload):
     def relative_error(self, out, ref):
         return super().relative_error(canonical_rows(np.asarray(out)), canonical_rows(np.asarray(ref)))
 
+    def units(self, params):
+        return float(params["batch"]), "image"
+
     def metrics(self, params, median_s):
         return {"images_per_s": params["batch"] / median_s, "latency_ms": median_s * 1e3}
 
