@@ -196,9 +196,9 @@ def record_monitor(record: CaseRecord, monitor: CaseMonitor, cooldown: dict[str,
     fields = monitor.fields or {}
     record.energy, record.thermal, record.cooldown = fields.get("energy"), fields.get("thermal"), cooldown
     notes = flag_notes(fields)
-    if notes:
+    record.notes.extend(notes)
+    if any(note.startswith(THROTTLED) for note in notes):
         record.flags.append(THROTTLED)
-        record.notes.extend(notes)
 
 
 def flag_stability(record: CaseRecord, timing: Timing) -> None:
