@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from bench.compare.bootstrap import DEFAULT_RESAMPLES, MIN_ROUNDS, RatioEstimate, case_rng, ratio_ci
 from bench.compare.decision import (
     IMPROVEMENT,
@@ -14,7 +16,7 @@ from bench.compare.decision import (
     REGRESSION,
     decide,
 )
-from bench.compare.intervals import NoiseFloor, holm
+from bench.compare.intervals import NoiseFloor, holm, round_medians
 from bench.compare.sides import Side, collect, pair
 from bench.results.records import Run
 
@@ -228,12 +230,17 @@ def backend_of(case_id: str) -> str:
 
 
 def noise_floors(baseline: dict[str, Side], candidate: dict[str, Side]) -> dict[str, NoiseFloor]:
-    """Per backend: the pooled variance of log round medians over every case and side with 2+ ok rounds."""
-    by_backend: dict[str, list] = {}
-    for sides in (baseline, candidate):
-        for cid, side in sides.items():
-            by_backend.setdefault(backend_of(cid), []).append(side.rounds)
-    floors = {backend: NoiseFloor.pooled(rounds) for backend, rounds in by_backend.items()}
+    """Per backend: the prior of its cases' between-round variances (pooled over both sides of each case with
+    2+ ok rounds a side), for the moderated intervals."""
+    by_backend: dict[str, list[tuple[float, float]]] = {}
+    for cid in set(baseline) & set(candidate):
+        a, b = baseline[cid].rounds, candidate[cid].rounds
+        if len(a) >= 2 and len(b) >= 2:
+            la, lb = np.log(round_medians(a)), np.log(round_medians(b))
+            df = len(la) + len(lb) - 2
+            variance = (float(((la - la.mean()) ** 2).sum()) + float(((lb - lb.mean()) ** 2).sum())) / df
+            by_backend.setdefault(backend_of(cid), []).append((variance, df))
+    floors = {backend: NoiseFloor.fit(cases) for backend, cases in by_backend.items()}
     return {backend: floor for backend, floor in floors.items() if floor is not None}
 
 
