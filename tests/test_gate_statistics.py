@@ -261,9 +261,8 @@ def test_a_quiet_case_is_not_widened_by_noisy_cases_of_its_backend():
         return out
 
     sigmas = [0.003, 0.2, 0.25, 0.22, 0.18]
-    comparison_sides = (side(sigmas), side(sigmas))
-    comparison = compare_sides(*comparison_sides)
+    comparison = compare_sides(side(sigmas), side(sigmas))
     quiet = next(r for r in comparison.results if r.case_id.startswith("w[n=0]"))
-    own = ratio_ci(comparison_sides[0][quiet.case_id].rounds, comparison_sides[1][quiet.case_id].rounds)  # its own Welch interval
+    noisy = [r for r in comparison.results if not r.case_id.startswith("w[n=0]")]
     assert quiet.estimate.mde < 0.06  # pooled with the noisy cases it would be tens of percent
-    assert np.log(quiet.estimate.high / quiet.estimate.low) <= 1.2 * np.log(own.high / own.low)
+    assert min(r.estimate.mde for r in noisy) > 10 * quiet.estimate.mde
