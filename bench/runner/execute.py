@@ -18,6 +18,7 @@ from bench import workloads
 from bench.backends import Adapter, BackendUnavailable, Unsupported
 from bench.results.records import BackendRef, BaselineRecord, Canary, CaseRecord, Correctness, Memory, Timing
 from bench.results.schema import OVERHEAD_BOUND
+from bench.runner.physics import judge_rates
 from bench.timing import TimingConfig, measure
 from bench.workloads.base import Built, Case, Workload
 
@@ -203,6 +204,7 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
     record.bytes_moved = spec.bytes_moved(params, prepared.case.dtype)
     record.gflops = record.flops / timing.median / 1e9 if record.flops else None
     record.gbps = record.bytes_moved / timing.median / 1e9 if record.bytes_moved else None
+    judge_rates(record, adapter)  # rule 11: faster than the hardware can go is an error
     metrics: dict[str, float | None] = dict(spec.metrics(params, timing.median))
     if built.baseline is not None:
         record.baseline = _baseline(adapter, spec, built.baseline, ref, tol, config)
