@@ -81,7 +81,7 @@ class Prepared:
         return _last_reference[key]
 
     def tolerance(self, adapter: Adapter) -> float:
-        return self.spec.tolerance(self.case.dtype, adapter.allow_tf32)
+        return self.spec.tolerance(self.case.dtype, adapter.allow_tf32, self.params)
 
     def rebuilt(self, adapter: Adapter, params: dict[str, Any]) -> Built:
         """The same case with other params (the canary's doubled work)."""

@@ -51,10 +51,15 @@ import numpy as np
 from bench.dtypes import itemsize, round_to
 from bench.workloads.base import Workload, check_positive_ints, unpack_shape
 from bench.workloads.quant_linear.quantize import dequantize_int4, dequantize_int8, quantize_int4, quantize_int8
+from bench.workloads.tolerance import ErrorModel
 
 SCHEMES = ("none", "int8", "int4")
 GROUPS = (32, 64, 128)
 ACTIVATION_DTYPES = ("fp16", "bf16")
+# int4 dequantization rounds q·scale = w - minimum before adding the minimum: that term's rms is up to
+# ~3x the weight's (the expected minimum of a group of 128 normal weights is -2.6 sigma), so its rounding
+# weighs 3² = 9 roundings of the weight.
+INT4_CODE_SPAN = 3.0
 # metrics() is not told the dtype; every dtype this spec allows has this size.
 (_ACT_BYTES,) = {itemsize(d) for d in ACTIVATION_DTYPES}
 
@@ -148,6 +153,12 @@ class QuantLinear(Workload):
 
     def canary_params(self, params):
         return {**params, "n": params["n"] * 2}
+
+    def error_model(self, params):
+        # Roundings: the output, plus the dequantized weight in the activation dtype (int8: q·scale;
+        # int4: q·scale weighted by INT4_CODE_SPAN², then + minimum). k products summed in fp32.
+        dequant = {"none": 0.0, "int8": 1.0, "int4": INT4_CODE_SPAN**2 + 1.0}[params["scheme"]]
+        return ErrorModel(roundings=1.0 + dequant, reductions=(params["k"],))
 
 
 SPEC = QuantLinear()

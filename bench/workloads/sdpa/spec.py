@@ -25,6 +25,7 @@ import numpy as np
 
 from bench.dtypes import itemsize, round_to
 from bench.workloads.base import Workload, check_positive_ints, unpack_shape
+from bench.workloads.tolerance import ErrorModel
 
 VARIANTS = ("fused", "naive", "cudnn")
 SHAPE_KEYS = ("b", "h", "l", "d")
@@ -76,6 +77,13 @@ class Sdpa(Workload):
 
     def canary_params(self, params):
         return {**params, "b": params["b"] * 2}
+
+    def error_model(self, params):
+        # Roundings: scores Q·Kᵀ and their scaling (a relative error e on a logit s moves its softmax
+        # weight by e·s, and the weights favour large logits: E_softmax[s²] = 2 for s ~ N(0, 1), so each
+        # counts 2), the exponentials and their normalisation (2), the output (1): R = 7. Sums: D per
+        # score, L for the softmax denominator and L per output.
+        return ErrorModel(roundings=7, reductions=(params["d"], params["l"], params["l"]))
 
 
 def scale_of(params: dict[str, Any]) -> float:
