@@ -21,6 +21,7 @@ from bench.results.schema import OVERHEAD_BOUND
 from bench.runner.physics import judge_rates
 from bench.timing import TimingConfig, measure
 from bench.workloads.base import Built, Case, Workload
+from bench.workloads.fingerprint import projection
 
 
 def outputs_to_numpy(adapter: Adapter, built: Built, out: Any) -> Any:
@@ -122,6 +123,7 @@ def check(adapter: Adapter, spec: Workload, built: Built, ref: Any, tol: float) 
         tolerance=tol,
         passed=bool(rel <= tol),  # NaN fails
         per_output=spec.error_breakdown(out_np, ref) or None,
+        projection=projection(spec.comparable(out_np), spec.comparable(ref)) if rel <= tol else None,  # rule 12
     )
     return correctness, seconds
 
