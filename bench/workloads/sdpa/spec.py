@@ -38,6 +38,7 @@ class Sdpa(Workload):
     description = "scaled dot-product attention (B,H,L,D), fused vs naive, causal or not"
     required_params = SHAPE_KEYS
     default_grid = {"bhld": [[1, 8, 256, 64]], "causal": [False, True], "variant": ["fused", "naive"]}
+    # Flat values: the fp32 floor, and the fallback without params (cases use error_model below).
     # Measured on CPU at L = 1024-4096: torch, JAX and MLX stay under 1e-3 (fp16) and 6e-3 (bf16);
     # Keras on TF reaches 4.3e-3 and 3.4e-2 because TF's CPU einsum accumulates in the input dtype
     # (tf.matmul does not). A missing causal mask or a wrong scale costs > 0.2, far above these.

@@ -43,6 +43,7 @@ class Yolo(Workload):
     description = "YOLOv8n-style detector forward: 63 convs, C2f, SPPF, FPN neck, head at strides 8/16/32"
     required_params = ("size", "batch")
     default_grid = {"size": [320, 640], "batch": [1, 8]}
+    # Flat values: the fp32/TF32 floor, and the fallback without params (cases use error_model below).
     # 38-48 convs deep: each fp16 (bf16) op rounds its output to 11 (8) significant bits and the
     # errors add up along the depth. Measured on the four CPU backends at 160 and 320 (docs/yolo.md):
     # fp16 1.5-2.6e-3, bf16 1.2-1.7e-2, so the bounds leave ~4x headroom. TF32 rounds conv inputs
