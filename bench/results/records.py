@@ -42,7 +42,7 @@ class Correctness(Record):
     tolerance: float
     passed: bool
     per_output: dict[str, float] | None = None
-    # Fingerprint of a passing output: dot products with fixed random signs / ||ref|| (bench/workloads/fingerprint.py)
+    # Fingerprint of a passing output: a sparse random projection / ||ref|| (bench/workloads/fingerprint.py)
     projection: list[float] | None = None
 
 
