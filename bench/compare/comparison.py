@@ -20,7 +20,9 @@ from bench.compare.intervals import NoiseFloor, holm, round_medians
 from bench.compare.sides import Side, collect, pair
 from bench.results.records import Run
 
-MISMATCH = "mismatch"  # the candidate's output is wrong: always a failure
+MISMATCH = "mismatch"  # the candidate's output is wrong and the baseline's was not: always a failure
+# Wrong on both sides: a known finding (e.g. a kernel that sums in bf16), listed loudly, not a change to fail on.
+KNOWN_MISMATCH = "mismatch on both sides"
 # A change the samples of one process per side suggest, or that an unstable side shows: worth a look, never a failure.
 POSSIBLE_REGRESSION = "possible regression"
 POSSIBLE_IMPROVEMENT = "possible improvement"
@@ -31,6 +33,7 @@ NOT_COMPARED = "not compared"  # a side has no timing: failed, unavailable, unsu
 # Display and severity order.
 KINDS = (
     MISMATCH,
+    KNOWN_MISMATCH,
     REGRESSION,
     POSSIBLE_REGRESSION,
     INCONCLUSIVE,
@@ -148,7 +151,8 @@ def compare_case(
     if cand is None:
         result.kind = BASELINE_ONLY
     elif cand.status == MISMATCH:
-        result.kind, result.reason = MISMATCH, cand.reason
+        known = base is not None and base.status == MISMATCH
+        result.kind, result.reason = (KNOWN_MISMATCH if known else MISMATCH), cand.reason
     elif base is None:
         result.kind = CANDIDATE_ONLY
     elif base.status != "ok" or cand.status != "ok":

@@ -12,6 +12,7 @@ from rich.text import Text
 from bench.compare.comparison import (
     BASELINE_ONLY,
     CANDIDATE_ONLY,
+    KNOWN_MISMATCH,
     MISMATCH,
     NOT_COMPARED,
     POSSIBLE_IMPROVEMENT,
@@ -24,6 +25,7 @@ from bench.summary import format_seconds
 
 ICON = {
     MISMATCH: "❌",
+    KNOWN_MISMATCH: "⛔",
     REGRESSION: "🔴",
     POSSIBLE_REGRESSION: "🟠",
     INCONCLUSIVE: "🟡",
@@ -36,6 +38,7 @@ ICON = {
 }
 STYLE = {
     MISMATCH: "bold white on red",
+    KNOWN_MISMATCH: "red",
     REGRESSION: "bold red",
     POSSIBLE_REGRESSION: "dark_orange",
     INCONCLUSIVE: "yellow",
@@ -169,6 +172,9 @@ def to_markdown(comparison: Comparison) -> str:
     mismatches = c.of_kind(MISMATCH)
     if mismatches:
         lines += [f"### ❌ Candidate output mismatch ({len(mismatches)}): wrong results, never timed", "", *_status_rows(mismatches), ""]
+    known = c.of_kind(KNOWN_MISMATCH)
+    if known:
+        lines += [f"### ⛔ Wrong on both sides ({len(known)}): known wrong results, not a change", "", *_status_rows(known), ""]
     for kind, title in (
         (REGRESSION, "🔴 Regressions"),
         (POSSIBLE_REGRESSION, "🟠 Possible regressions (weak evidence: not failing)"),

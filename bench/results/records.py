@@ -42,6 +42,8 @@ class Correctness(Record):
     tolerance: float
     passed: bool
     per_output: dict[str, float] | None = None
+    # Fingerprint of a passing output: a sparse random projection / ||ref|| (bench/workloads/fingerprint.py)
+    projection: list[float] | None = None
 
 
 class Drain(Record):

@@ -19,8 +19,10 @@ from bench.backends import Adapter, BackendUnavailable, Unsupported
 from bench.monitor import CaseMonitor, flag_notes
 from bench.results.records import BackendRef, BaselineRecord, Canary, CaseRecord, Correctness, Memory, Timing
 from bench.results.schema import NOISY, OVERHEAD_BOUND, THROTTLED, UNSTABLE
+from bench.runner.physics import judge_rates
 from bench.timing import TimingConfig, measure
 from bench.workloads.base import Built, Case, Workload
+from bench.workloads.fingerprint import projection
 
 
 def outputs_to_numpy(adapter: Adapter, built: Built, out: Any) -> Any:
@@ -81,7 +83,7 @@ class Prepared:
         return _last_reference[key]
 
     def tolerance(self, adapter: Adapter) -> float:
-        return self.spec.tolerance(self.case.dtype, adapter.allow_tf32)
+        return self.spec.tolerance(self.case.dtype, adapter.allow_tf32, self.params)
 
     def rebuilt(self, adapter: Adapter, params: dict[str, Any]) -> Built:
         """The same case with other params (the canary's doubled work)."""
@@ -122,6 +124,7 @@ def check(adapter: Adapter, spec: Workload, built: Built, ref: Any, tol: float) 
         tolerance=tol,
         passed=bool(rel <= tol),  # NaN fails
         per_output=spec.error_breakdown(out_np, ref) or None,
+        projection=projection(spec.comparable(out_np), spec.comparable(ref)) if rel <= tol else None,  # rule 12
     )
     return correctness, seconds
 
@@ -240,6 +243,7 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
     record.bytes_moved = spec.bytes_moved(params, prepared.case.dtype)
     record.gflops = record.flops / timing.median / 1e9 if record.flops else None
     record.gbps = record.bytes_moved / timing.median / 1e9 if record.bytes_moved else None
+    judge_rates(record, adapter)  # rule 11: faster than the hardware can go is an error
     metrics: dict[str, float | None] = dict(spec.metrics(params, timing.median))
     if built.baseline is not None:
         record.baseline = _baseline(adapter, spec, built.baseline, ref, tol, config)

@@ -24,6 +24,7 @@ import numpy as np
 
 from bench.dtypes import itemsize, round_to
 from bench.workloads.base import Built, Workload, check_positive_ints, unpack_shape
+from bench.workloads.tolerance import ErrorModel
 
 SHAPE_KEYS = ("n", "c", "h", "w")
 ACTIVATIONS = ("relu", "silu")
@@ -92,6 +93,12 @@ class ConvAdd(Workload):
 
     def canary_params(self, params):
         return {**params, "n": params["n"] * 2}
+
+    def error_model(self, params):
+        # Roundings: conv output, + bias, + residual, activation (SiLU unfused: sigmoid and product, 2
+        # more). Sums: C·3·3 per output.
+        roundings = 4 if params["act"] == "relu" else 6
+        return ErrorModel(roundings=roundings, reductions=(params["c"] * KERNEL * KERNEL,))
 
 
 def output_hw(params: dict[str, Any]) -> tuple[int, int]:
