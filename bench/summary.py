@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
 
 from bench.results.records import CaseRecord
+from bench.text import markup as escape
 
 STATUS_STYLE = {
     "ok": "green",

@@ -6,7 +6,9 @@ import argparse
 import shutil
 from pathlib import Path
 
+from bench import suite as suites
 from bench.backends import BackendName, frameworks, parse_backend
+from bench.commands import values
 from bench.errors import UsageError
 
 
@@ -54,4 +56,26 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="testing only: remove device synchronisation from timing, to show that the sync canary catches it",
     )
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
+    parser.add_argument("--timeout", type=values.seconds, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
+
+
+def add_max_cases_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-cases",
+        type=values.positive_int,
+        default=suites.MAX_CASES,
+        metavar="N",
+        help=f"refuse a suite whose grids expand to more than N cases (default {suites.MAX_CASES:,})",
+    )
+
+
+def check_selection(suite: suites.Suite, backends: list[BackendName] | None, selected: list[str] | None) -> None:
+    """UsageError when --backend/--workload leave nothing to run: an empty run is a mistake, not a result."""
+    from bench.runner.run import plan
+
+    if plan(suite, backends, selected):
+        return
+    if selected:
+        present = sorted({c.workload for c in suite.cases})
+        raise UsageError(f"--workload: {suite.path} has no case of {', '.join(selected)} (its workloads: {', '.join(present)})")
+    raise UsageError(f"{suite.path}: no backend to run (the suite lists none and no --backend was given)")

@@ -20,6 +20,7 @@ from bench.hardware import Peak, lookup
 from bench.results.load import COLUMNS as CASE_COLUMNS
 from bench.results.load import ResultsError, flatten_case, read_runs
 from bench.results.records import CaseRecord, Run
+from bench.text import plain
 
 # The flattened case (bench.results.load) plus what the report adds.
 COLUMNS = [
@@ -107,7 +108,17 @@ def case_row(run: Run, case: CaseRecord) -> dict[str, Any]:
     row["device_label"] = name if row["accelerator"] else f"{name} (CPU)"
     row["intensity"] = row["flops"] / row["bytes"] if row["bytes"] > 0 else math.nan
     row["machine_id"] = row["machine_id"] or "unknown"
-    return row
+    # Charts draw these strings as text: control characters from a file would reach matplotlib (and its
+    # "missing glyph" warnings the terminal); shown as escapes instead, the way the terminal shows them.
+    return {key: _shown(value) for key, value in row.items()}
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [plain(v) for v in value]
+    return value
 
 
 def load(paths: Iterable[str | Path]) -> ReportData:
