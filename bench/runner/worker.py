@@ -91,6 +91,9 @@ def start_backend(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
 
 
 def main() -> int:
+    from bench.runner.lifeline import tie_to_parent
+
+    tie_to_parent()  # ends with the orchestrator, however it ends
     stream = _protocol_stream()
     adapter = backend = None
     for line in sys.stdin:
