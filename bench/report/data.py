@@ -17,6 +17,9 @@ from typing import Any
 import pandas as pd
 
 from bench.hardware import Peak, lookup
+from bench.hardware.bounds import max_gflops
+from bench.report import flags
+from bench.report.flags import IMPOSSIBLE
 from bench.results.load import COLUMNS as CASE_COLUMNS
 from bench.results.load import ResultsError, flatten_case, read_runs
 from bench.results.records import CaseRecord, Run
@@ -35,6 +38,10 @@ COLUMNS = [
     "peak",
     "device_label",
     "intensity",
+    "logical_cores",
+    "max_gflops",  # what the device can physically do (bench/hardware/bounds.py)
+    "flag_items",  # [{flag, note}] for the template (bench/report/flags.py)
+    "flagged",  # any flag: left out of headlines and ceilings
 ]
 
 NUMERIC = (
@@ -74,9 +81,11 @@ def _machine_fields(run: Run) -> dict[str, Any]:
     env = run.environment
     chip = str(env.machine.get("chip") or "unknown machine")
     cores = env.machine.get("gpu_cores")
+    logical = env.machine.get("logical_cores")
     return {
         "chip": chip,
         "gpu_cores": cores if isinstance(cores, int) else None,
+        "logical_cores": logical if isinstance(logical, int) and not isinstance(logical, bool) else None,
         "machine_label": f"{chip} · {env.hostname or '?'} · {env.machine_id or ''}",
         "allow_tf32": bool(env.precision_policy.get("allow_tf32")),
     }
@@ -108,9 +117,24 @@ def case_row(run: Run, case: CaseRecord) -> dict[str, Any]:
     row["device_label"] = name if row["accelerator"] else f"{name} (CPU)"
     row["intensity"] = row["flops"] / row["bytes"] if row["bytes"] > 0 else math.nan
     row["machine_id"] = row["machine_id"] or "unknown"
+    _physics(row)
     # Charts draw these strings as text: control characters from a file would reach matplotlib (and its
     # "missing glyph" warnings the terminal); shown as escapes instead, the way the terminal shows them.
     return {key: _shown(value) for key, value in row.items()}
+
+
+def _physics(row: dict[str, Any]) -> None:
+    """Flag an ok case faster than its device can compute, then collect its flags for the template."""
+    bound, what = max_gflops(row["accelerator"], row["peak"], row["dtype"], row["allow_tf32"], row["logical_cores"])
+    row["max_gflops"] = bound
+    if row["status"] == "ok" and row["gflops"] > bound and IMPOSSIBLE not in row["flags"]:
+        row["flags"] = [*row["flags"], IMPOSSIBLE]
+        row["notes"] = [
+            *row["notes"],
+            f"{IMPOSSIBLE}: {row['gflops']:.3g} GFLOP/s is above the {bound:.3g} GFLOP/s this device can do ({what}): the call did not do the work",
+        ]
+    row["flag_items"] = flags.items(row["flags"], row["notes"])
+    row["flagged"] = flags.is_flagged(row["flags"])
 
 
 def _shown(value: Any) -> Any:
@@ -118,6 +142,8 @@ def _shown(value: Any) -> Any:
         return plain(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [plain(v) for v in value]
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):  # flag items
+        return [{k: plain(v) for k, v in item.items()} for item in value]
     return value
 
 
