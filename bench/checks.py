@@ -24,8 +24,8 @@ def number(value: Any, where: str, *, integer: bool = False, gt: float | None = 
         raise ValueError(f"{where}: expected {kind}, got {shown(value)}")
     if integer and not isinstance(value, int):
         raise ValueError(f"{where}: expected an integer, got {shown(value)} (a float is not rounded)")
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: expected a finite number, got {shown(value)}")
+    if not (math.isfinite(value) if isinstance(value, float) else integer or abs(value) < 2**1023):
+        raise ValueError(f"{where}: expected a finite number, got {shown(value)}")  # inf, nan, an int no float holds
     for ok, text in (
         (gt is None or value > gt, f"> {gt:g}" if gt is not None else ""),
         (ge is None or value >= ge, f">= {ge:g}" if ge is not None else ""),

@@ -63,6 +63,7 @@ def one_error_line(capsys) -> str:
         ("warmup_s = true", "timing.warmup_s", "expected a number, got True"),
         ("warmup_s = '1'", "timing.warmup_s", "expected a number, got '1'"),
         ("canary = 1", "timing.canary", "expected true or false, got 1"),
+        ("canary_min_ratio = 1" + "0" * 400, "timing.canary_min_ratio", "expected a finite number, got 1" + "0" * 56 + "..."),
     ],
 )
 def test_nonsense_timing_is_named(tmp_path, timing, key, problem):
@@ -242,3 +243,14 @@ def test_json_schema_accepts_written_runs_and_rejects_bad_ones(tmp_path):
     bad["cases"][0]["timing"]["samples"][0] = "fast"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_timing_no_clock_produced_is_not_compared(tmp_path, capsys):
+    doc = run_doc([case("a", [1.0, 1.1, 1.2]), case("b", [1.0, 1.1, 1.2])])
+    doc["cases"][1]["timing"]["samples"] = [1.0, "nan", -1.0]  # as stored: nan as a string
+    path = write(tmp_path, json.dumps(doc), "run.json")
+    assert main(["compare", str(path), str(path), "--format", "json"]) == 0
+    result = {c["case_id"]: c for c in json.loads(capsys.readouterr().out)["cases"]}
+    bad = result["matmul[n=b]/fp32/eager@torch:cpu"]
+    assert bad["kind"] == "not compared" and "2 of 3 timing samples are not finite positive seconds" in bad["reason"]
+    assert result["matmul[n=a]/fp32/eager@torch:cpu"]["kind"] == "no change"

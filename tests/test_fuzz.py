@@ -34,7 +34,12 @@ nasty_text = st.one_of(
     st.sampled_from(["[/b]", "[bold red]x", "\x1b[2J\x1b[H", "\x1b]0;title\x07", "a\rb", "\x9b31m", "\u202eevil", "\ud800", "x\udfffy", "\\", ""]),
     st.text(alphabet=st.characters(codec=None, categories=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=12),
 )
-numbers = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True), st.booleans())
+numbers = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([10**400, -(10**400), 2**63, -(2**63) - 1, 0, -1]),  # more than a float or a TOML integer holds
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+)
 json_scalars = st.one_of(st.none(), numbers, nasty_text)
 json_values = st.recursive(
     json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(nasty_text, inner, max_size=3)), max_leaves=6
@@ -212,7 +217,9 @@ def test_suite_name_and_description_of_any_text(capsys, no_workers, name, descri
 def base_document() -> dict[str, Any]:
     doc = run_doc([case("a", [1e-3, 1.1e-3, 1.2e-3]), case("b", [2e-3, 2.2e-3, 2.1e-3], backend="jax:cpu"), case("c", status="error", reason="r")])
     doc["cases"][0].update(flags=["overhead-bound"], notes=["overhead-bound: n"], gflops=1.0, flops=1e6, bytes=1e3)
-    doc["environment"] = {"machine_id": "m", "machine": {"chip": "c", "logical_cores": 2}, "frameworks": {}}
+    machine = {"chip": "Apple M3 Max", "logical_cores": 2, "physical_cores": 2, "gpu_cores": 30, "memory_bytes": 2**34}
+    doc["environment"] = {"machine_id": "m", "hostname": "h", "machine": machine, "frameworks": {}}
+    doc["cases"][1]["backend"].update(name="torch:mps", framework="torch", device="mps", device_name="Apple M3 Max")  # an accelerator with a peak
     return doc
 
 

@@ -44,12 +44,18 @@ class Side:
         return float(np.median(np.concatenate(self.rounds))) if self.rounds else None
 
     def add(self, case: CaseRecord, round_key: Any, version: str | None = None) -> None:
-        self.statuses.append(case.status)
-        self.reasons.append(case.reason or "")
+        samples = np.asarray(case.samples, dtype=float)
+        bad = int(np.sum(~(np.isfinite(samples) & (samples > 0))))
+        if case.ok and bad:  # a file's timing no clock produced (nan, inf, <= 0): not a number to compare
+            self.statuses.append("error")
+            self.reasons.append(f"{bad} of {len(samples)} timing samples are not finite positive seconds; not compared")
+        else:
+            self.statuses.append(case.status)
+            self.reasons.append(case.reason or "")
         if version:
             self.versions.add(version)
-        if case.ok and case.samples:
-            self.rounds.append(np.asarray(case.samples, dtype=float))
+        if case.ok and len(samples) and not bad:
+            self.rounds.append(samples)
             self.round_keys.append(round_key)
 
 

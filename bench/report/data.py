@@ -74,18 +74,24 @@ class ReportData:
 
 
 def _number(value: Any) -> float:
-    return math.nan if value is None else float(value)
+    try:
+        return math.nan if value is None else float(value)
+    except OverflowError:  # an integer no float holds: not a figure to show
+        return math.nan
+
+
+def _count(value: Any) -> int | None:
+    """A core count from the environment, or None when it is not a plausible one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**20 else None
 
 
 def _machine_fields(run: Run) -> dict[str, Any]:
     env = run.environment
     chip = str(env.machine.get("chip") or "unknown machine")
-    cores = env.machine.get("gpu_cores")
-    logical = env.machine.get("logical_cores")
     return {
         "chip": chip,
-        "gpu_cores": cores if isinstance(cores, int) else None,
-        "logical_cores": logical if isinstance(logical, int) and not isinstance(logical, bool) else None,
+        "gpu_cores": _count(env.machine.get("gpu_cores")),
+        "logical_cores": _count(env.machine.get("logical_cores")),
         "machine_label": f"{chip} · {env.hostname or '?'} · {env.machine_id or ''}",
         "allow_tf32": bool(env.precision_policy.get("allow_tf32")),
     }
