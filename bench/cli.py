@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from typing import NoReturn
 
@@ -71,5 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """The ``siliconbench`` script and ``python -m bench``: ``main``, and once it has stopped on Ctrl-C, a
+    further Ctrl-C while the interpreter exits cannot turn exit 130 into a death by SIGINT."""
+    code = main()
+    if code == 130:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

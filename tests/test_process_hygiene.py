@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench.backends import parse_backend
+from bench.results import store
 from bench.runner import memory
+from bench.runner.interrupts import first_interrupt_only
 from bench.runner.orchestrator import Orchestrator, RunOptions
 from bench.runner.process import WorkerProcess
 from bench.timing import TimingConfig
@@ -271,11 +273,12 @@ def start_hanging_run(tmp_path: Path) -> tuple[subprocess.Popen, int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LINUX, reason="/proc")
-def test_ctrl_c_twice_while_a_case_hangs_leaves_no_process(tmp_path):
+@pytest.mark.parametrize("gap_s", [0.05, 0.5])  # the second Ctrl-C lands while killing, finalising or exiting
+def test_ctrl_c_twice_while_a_case_hangs_leaves_no_process(tmp_path, gap_s):
     proc, worker = start_hanging_run(tmp_path)
     try:
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
+        time.sleep(gap_s)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
     finally:
@@ -283,8 +286,29 @@ def test_ctrl_c_twice_while_a_case_hangs_leaves_no_process(tmp_path):
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     assert wait_gone([worker], timeout=10) == []
-    files = list((tmp_path / "r").iterdir())
-    assert len(files) == 1  # the interrupted run, final or partial, and nothing else
+    (final,) = (tmp_path / "r").iterdir()  # the run file and nothing else: no partial, no temp file
+    assert final.suffix == ".json" and json.loads(final.read_text())["status"] == "interrupted"
+
+
+def test_only_the_first_interrupt_interrupts_the_cleanup():
+    before = signal.getsignal(signal.SIGINT)
+    with first_interrupt_only():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler runs at the next bytecode
+        os.kill(os.getpid(), signal.SIGINT)  # the second: ignored while the cleanup runs
+        time.sleep(0.1)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_interrupted_atomic_write_leaves_no_temp_file(tmp_path, monkeypatch):
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_json_atomic(tmp_path / "run.json", {"a": 1})
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from pathlib import Path
 from bench.backends import BackendName
 from bench.results.records import CaseRecord
 from bench.results.store import RunWriter, new_header
+from bench.runner.interrupts import first_interrupt_only
 from bench.runner.orchestrator import Orchestrator, RunOptions
 from bench.suite import Suite
 from bench.workloads.base import Case
@@ -56,14 +57,15 @@ def execute(
             on_record(case)
 
     status = "complete"
-    try:
-        for backend, cases in work:
-            if on_backend:
-                on_backend(backend.name, len(cases))
-            orchestrator.run_backend(backend, cases, record)
-            environment["frameworks"][backend.name] = orchestrator.hellos.get(backend.name, {})
-            writer.update_header(environment=environment)
-    except KeyboardInterrupt:
-        status = "interrupted"
-    path = writer.finalize(status)
+    with first_interrupt_only():  # Ctrl-C once: the worker is killed and the run file written, uninterrupted
+        try:
+            for backend, cases in work:
+                if on_backend:
+                    on_backend(backend.name, len(cases))
+                orchestrator.run_backend(backend, cases, record)
+                environment["frameworks"][backend.name] = orchestrator.hellos.get(backend.name, {})
+                writer.update_header(environment=environment)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        path = writer.finalize(status)
     return RunOutcome(path, writer.run_id, status, writer.cases)
