@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench import checks
 from bench.backends.base import Adapter, Timer, wall_timer
 from bench.results.records import Drain, Timing, Warmup
 from bench.stability import verdict
@@ -27,6 +28,34 @@ from bench.workloads.base import leaves
 
 if TYPE_CHECKING:
     from bench.monitor import CaseMonitor
+
+DAY_S = 86400.0
+# Bounds of the settings that have them (docs/bad-input.md); any other number must be finite and >= 0.
+BOUNDS: dict[str, dict[str, float]] = {
+    "warmup_s": {"ge": 0.0, "le": DAY_S},
+    "block_s": {"gt": 0.0, "le": DAY_S},
+    "min_samples": {"ge": 1},
+    "max_samples": {"ge": 1},
+    "budget_s": {"ge": 0.0, "le": DAY_S},
+    "canary_min_ratio": {"ge": 1.0},  # below 1 the canary could never fail
+    "drain_max_fraction": {"gt": 0.0, "le": 1.0},
+    "max_warmup_s": {"ge": 0.0, "le": DAY_S},
+    "warmup_window": {"ge": 1},
+    "warmup_tolerance": {"ge": 0.0, "le": 1.0},
+}
+
+
+def _checked(key: str, value: Any, default: Any, where: str) -> Any:
+    """``value`` for the setting whose default is ``default``: the same type (an int is a float's too)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {checks.shown(value)}")
+        return value
+    if not isinstance(default, int | float):
+        return value
+    bounds = BOUNDS.get(key, {"ge": 0.0})
+    number = checks.number(value, where, integer=isinstance(default, int), **bounds)
+    return type(default)(number)
 
 
 @dataclass
@@ -46,19 +75,19 @@ class TimingConfig:
     drain_max_fraction: float = 0.25  # queued work left after a synchronise, as a share of the block
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "timing") -> TimingConfig:
-        known = {f.name: f.type for f in fields(cls)}
+    def from_dict(cls, data: Any, where: str = "timing") -> TimingConfig:
+        """Settings from a suite's ``[timing]`` table; ValueError naming the setting and the problem."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected a table of settings, got {checks.shown(data)}")
+        known = [f.name for f in fields(cls)]
         unknown = set(data) - set(known)
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(known)})")
         out = cls()
         for key, value in data.items():
-            default = getattr(out, key)
-            if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{where}.{key}: expected a {type(default).__name__}, got {value!r}")
-            if not isinstance(value, bool) and value < 0:
-                raise ValueError(f"{where}.{key}: must be >= 0, got {value!r}")
-            setattr(out, key, type(default)(value))
+            setattr(out, key, _checked(key, value, getattr(out, key), f"{where}.{key}"))
+        if out.min_samples > out.max_samples:
+            raise ValueError(f"{where}.min_samples: must be <= max_samples ({out.max_samples}), got {out.min_samples}")
         return out
 
     def scaled(self, factor: float) -> TimingConfig:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from bench.backends import BackendName, adapter_classes, plugin_errors
 from bench.commands.common import add_runtime_arguments, runtime_options
 from bench.runner.orchestrator import Orchestrator
+from bench.text import markup as escape
 from bench.timing import TimingConfig
 
 NAME = "doctor"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from rich.console import Group
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +21,7 @@ from bench.compare.comparison import (
 )
 from bench.compare.decision import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
 from bench.summary import format_seconds
+from bench.text import encodable, markup, one_line, plain
 
 ICON = {
     MISMATCH: "❌",
@@ -90,7 +90,7 @@ def mde_text(r: CaseResult) -> str:
 
 
 def to_table(comparison: Comparison) -> Group:
-    table = Table(title=f"{comparison.baseline_label} → {comparison.candidate_label}", caption=settings_line(comparison))
+    table = Table(title=markup(f"{comparison.baseline_label} → {comparison.candidate_label}"), caption=settings_line(comparison))
     for column, justify in (
         ("case", "left"),
         ("decision", "left"),
@@ -107,19 +107,19 @@ def to_table(comparison: Comparison) -> Group:
         change, ci = ratio_text(r)
         rounds = f"{r.estimate.rounds[0]}/{r.estimate.rounds[1]}" if r.estimate else ""
         table.add_row(
-            escape(r.case_id),
+            markup(r.case_id),
             f"[{STYLE[r.kind]}]{r.kind}[/]",
-            format_seconds(r.baseline_median) or r.baseline_status,
-            format_seconds(r.candidate_median) or r.candidate_status,
+            format_seconds(r.baseline_median) or markup(r.baseline_status),
+            format_seconds(r.candidate_median) or markup(r.candidate_status),
             change,
             ci,
             mde_text(r),
             rounds,
-            escape(r.reason[:160]),
+            markup(r.reason[:160]),
         )
     style = "bold red" if comparison.failed() else "bold green"
-    parts: list[Table | Text] = [table, Text(headline(comparison), style=style)]
-    parts += [Text(note, style="yellow") for note in comparison.notes]
+    parts: list[Table | Text] = [table, Text(plain(headline(comparison)), style=style)]
+    parts += [Text(plain(note), style="yellow") for note in comparison.notes]
     return Group(*parts)
 
 
@@ -127,13 +127,14 @@ def to_table(comparison: Comparison) -> Group:
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML)."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ").replace("\r", " ")
+    """Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML, no control characters)."""
+    text = one_line(text.replace("\n", " ").replace("\r", " "))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(text: str) -> str:
     """A code span in a table cell: HTML is inert inside it, only pipes and backticks need care."""
-    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ") + "`"
+    return "`" + one_line(text.replace("\n", " ").replace("\r", " ")).replace("`", "'").replace("|", "\\|") + "`"
 
 
 def _timing_rows(results: list[CaseResult]) -> list[str]:
@@ -151,7 +152,7 @@ def _timing_rows(results: list[CaseResult]) -> list[str]:
 def _status_rows(results: list[CaseResult]) -> list[str]:
     rows = ["| | case | baseline | candidate | reason |", "|---|---|---|---|---|"]
     for r in results:
-        rows.append(f"| {ICON[r.kind]} | {_code(r.case_id)} | {r.baseline_status} | {r.candidate_status} | {_md(r.reason[:300])} |")
+        rows.append(f"| {ICON[r.kind]} | {_code(r.case_id)} | {_md(r.baseline_status)} | {_md(r.candidate_status)} | {_md(r.reason[:300])} |")
     return rows
 
 
@@ -197,7 +198,7 @@ def to_markdown(comparison: Comparison) -> str:
         if found:
             lines += [f"### {title} ({len(found)})", "", *_status_rows(found), ""]
     lines += [f"> {_md(note)}" for note in c.notes]
-    return "\n".join(lines).rstrip() + "\n"
+    return encodable("\n".join(lines).rstrip() + "\n")
 
 
 # -- JSON ------------------------------------------------------------------------------------------

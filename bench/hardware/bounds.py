@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.hardware import lookup, table
+from bench.hardware import Peak, lookup, table
 from bench.hardware.cpu import HostCPU, host_cpu
 
 # -- accelerators ---------------------------------------------------------------------------------
@@ -211,3 +211,35 @@ def cpu_bound(cpu: HostCPU, dtype: str, allow_tf32: bool = False) -> Bound:
         f"bytes/s: L1 {L1_BYTES_PER_CYCLE} B/cycle/core; x {CPU_MARGIN:g}"
     )
     return Bound(gflops, gbps, source)
+
+
+# -- for results read from files (the report) -------------------------------------------------------
+# A run file says how many cores its machine had, not its ISA or clock: ``max_gflops`` bounds such a case
+# by a sanity figure (logical cores x CPU_MAX_GHZ x CPU_MAX_FLOP_PER_CYCLE, twice the densest CPU matrix
+# unit documented: Intel AMX, 2048 bf16 FLOP per cycle and core, Intel 64 and IA-32 Architectures
+# Optimization Reference Manual) so that a number no machine can produce never becomes a ceiling or a
+# headline, whichever machine measured it. The worker applies the tighter ``upper_bound`` when it measures.
+FILE_MARGIN = 1.10
+CPU_MAX_GHZ = 6.0
+CPU_MAX_FLOP_PER_CYCLE = 4096
+CPU_CORES_IF_UNKNOWN = 1024
+UNKNOWN_FACTOR = 10.0
+
+
+def _fastest_any() -> float:
+    return max(v for peak in table() for v in peak.tflops.values() if v)
+
+
+def max_gflops(accelerator: bool, peak: Peak | None, dtype: str, allow_tf32: bool, logical_cores: int | None) -> tuple[float, str]:
+    """(GFLOP/s no case can exceed on this device, what the bound is)."""
+    if not accelerator:
+        cores = logical_cores if isinstance(logical_cores, int) and logical_cores > 0 else CPU_CORES_IF_UNKNOWN
+        bound = cores * CPU_MAX_GHZ * CPU_MAX_FLOP_PER_CYCLE
+        return bound, f"CPU sanity bound: {cores} cores x {CPU_MAX_GHZ:g} GHz x {CPU_MAX_FLOP_PER_CYCLE} FLOP/cycle"
+    if peak is not None:
+        tflops, fmt = peak.compute_tflops(dtype, allow_tf32)
+        if not tflops and any(peak.tflops.values()):
+            tflops, fmt = max(v for v in peak.tflops.values() if v), "fastest format"
+        if tflops:
+            return tflops * 1000.0 * FILE_MARGIN, f"{peak.name} {fmt} peak + {FILE_MARGIN - 1:.0%}"
+    return _fastest_any() * 1000.0 * UNKNOWN_FACTOR, f"{UNKNOWN_FACTOR:g}x the fastest device in the hardware table"

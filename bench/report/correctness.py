@@ -20,7 +20,19 @@ def rows(current) -> list[dict[str, Any]]:
     checked["ratio"] = checked["rel_error"] / checked["tolerance"]
     checked["is_mismatch"] = checked["status"] == "mismatch"
     checked = checked.sort_values(["is_mismatch", "ratio"], ascending=[False, False], na_position="first")
-    columns = ["workload", "case_label", "backend", "device_label", "rel_error", "tolerance", "ratio", "status", "reason", "is_mismatch"]
+    columns = [
+        "workload",
+        "case_label",
+        "backend",
+        "device_label",
+        "rel_error",
+        "tolerance",
+        "ratio",
+        "status",
+        "reason",
+        "is_mismatch",
+        "flag_items",
+    ]
     return checked[columns].to_dict("records")
 
 

@@ -128,12 +128,16 @@ class Orchestrator:
                             case, backend, hello, "timeout", f"case exceeded the {self.options.case_timeout_s:g} s timeout; worker killed"
                         )
                     else:
-                        record = failed_record(case, backend, hello, "crashed", exc.reason)
+                        record = failed_record(case, backend, hello, "oom" if exc.oom else "crashed", exc.reason)
                     record.elapsed_s = time.time() - started
                     worker = None
                     if index + 1 < len(cases):
                         worker, hello = self._start(backend)  # a fresh worker takes the rest
                 on_record(record)
+        except BaseException:  # Ctrl-C or any error: a worker that may hang gets no polite exit
+            if worker is not None:
+                worker.kill()
+            raise
         finally:
             if worker is not None:
                 worker.close()

@@ -107,6 +107,9 @@ def start_monitor(adapter: Any, settings: dict[str, Any], reply: dict[str, Any])
 
 
 def main() -> int:
+    from bench.runner.lifeline import tie_to_parent
+
+    tie_to_parent()  # ends with the orchestrator, however it ends
     stream = _protocol_stream()
     adapter = backend = monitor = None
     for line in sys.stdin:
