@@ -15,15 +15,47 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench import checks
 from bench.backends.base import Adapter, Timer, wall_timer
 from bench.results.records import Drain, Timing, Warmup
 from bench.stability import verdict
 from bench.stats import summarize
 from bench.workloads.base import leaves
+
+if TYPE_CHECKING:
+    from bench.monitor import CaseMonitor
+
+DAY_S = 86400.0
+# Bounds of the settings that have them (docs/bad-input.md); any other number must be finite and >= 0.
+BOUNDS: dict[str, dict[str, float]] = {
+    "warmup_s": {"ge": 0.0, "le": DAY_S},
+    "block_s": {"gt": 0.0, "le": DAY_S},
+    "min_samples": {"ge": 1},
+    "max_samples": {"ge": 1},
+    "budget_s": {"ge": 0.0, "le": DAY_S},
+    "canary_min_ratio": {"ge": 1.0},  # below 1 the canary could never fail
+    "drain_max_fraction": {"gt": 0.0, "le": 1.0},
+    "max_warmup_s": {"ge": 0.0, "le": DAY_S},
+    "warmup_window": {"ge": 1},
+    "warmup_tolerance": {"ge": 0.0, "le": 1.0},
+}
+
+
+def _checked(key: str, value: Any, default: Any, where: str) -> Any:
+    """``value`` for the setting whose default is ``default``: the same type (an int is a float's too)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {checks.shown(value)}")
+        return value
+    if not isinstance(default, int | float):
+        return value
+    bounds = BOUNDS.get(key, {"ge": 0.0})
+    number = checks.number(value, where, integer=isinstance(default, int), **bounds)
+    return type(default)(number)
 
 
 @dataclass
@@ -43,19 +75,19 @@ class TimingConfig:
     drain_max_fraction: float = 0.25  # queued work left after a synchronise, as a share of the block
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "timing") -> TimingConfig:
-        known = {f.name: f.type for f in fields(cls)}
+    def from_dict(cls, data: Any, where: str = "timing") -> TimingConfig:
+        """Settings from a suite's ``[timing]`` table; ValueError naming the setting and the problem."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected a table of settings, got {checks.shown(data)}")
+        known = [f.name for f in fields(cls)]
         unknown = set(data) - set(known)
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(known)})")
         out = cls()
         for key, value in data.items():
-            default = getattr(out, key)
-            if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{where}.{key}: expected a {type(default).__name__}, got {value!r}")
-            if not isinstance(value, bool) and value < 0:
-                raise ValueError(f"{where}.{key}: must be >= 0, got {value!r}")
-            setattr(out, key, type(default)(value))
+            setattr(out, key, _checked(key, value, getattr(out, key), f"{where}.{key}"))
+        if out.min_samples > out.max_samples:
+            raise ValueError(f"{where}.min_samples: must be <= max_samples ({out.max_samples}), got {out.min_samples}")
         return out
 
     def scaled(self, factor: float) -> TimingConfig:
@@ -189,8 +221,11 @@ def _converge(adapter: Adapter, fn: Callable[[], Any], timer: Timer, n: int, con
             return n, Warmup(calls=calls, seconds=0.0, converged=False, stop=why, probes=probes)
 
 
-def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> Timing:
-    """Time ``fn`` on ``adapter``; return the ``timing`` record of a case (seconds per call)."""
+def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig, monitor: CaseMonitor | None = None) -> Timing:
+    """Time ``fn`` on ``adapter``; return the ``timing`` record of a case (seconds per call).
+
+    ``monitor`` (energy with --energy, thermal state) watches the timed sample blocks only: it opens after
+    warm-up and block sizing and closes after the last block, before the drain check (bench/monitor.py)."""
     t0 = time.perf_counter()
     out = _call(adapter, fn)
     adapter.synchronize(out)
@@ -217,13 +252,19 @@ def measure(adapter: Adapter, fn: Callable[[], Any], config: TimingConfig) -> Ti
 
     samples: list[float] = []
     wall_samples: list[float] = []
-    sample_start = time.perf_counter()
-    while len(samples) < config.max_samples:
-        elapsed, wall = _time_block(adapter, fn, n, timer)
-        samples.append(elapsed / n)
-        wall_samples.append(wall / n)
-        if len(samples) >= config.min_samples and time.perf_counter() - sample_start >= config.budget_s:
-            break
+    if monitor is not None:
+        monitor.open()
+    try:
+        sample_start = time.perf_counter()
+        while len(samples) < config.max_samples:
+            elapsed, wall = _time_block(adapter, fn, n, timer)
+            samples.append(elapsed / n)
+            wall_samples.append(wall / n)
+            if len(samples) >= config.min_samples and time.perf_counter() - sample_start >= config.budget_s:
+                break
+    finally:
+        if monitor is not None:
+            monitor.close(n * len(samples))
 
     drain = drain_check(adapter, fn, n, config)
 

@@ -208,3 +208,16 @@ def test_real_run_compared_with_itself(tmp_path):
     assert out.returncode == 0, out.stderr
     (result,) = json.loads(out.stdout)["cases"]
     assert result["kind"] == "no change" and result["estimate"]["ratio"] == 1.0
+
+
+def test_a_mismatch_on_both_sides_is_listed_but_does_not_fail(tmp_path, capsys):
+    """A known wrong result (say a kernel that sums in bf16) on both sides is not a change; a new one fails."""
+    rng = np.random.default_rng(3)
+    wrong = case("w", status="mismatch", reason="relative error 1.4e-2 exceeds tolerance 7.1e-3")
+    base = write_run(tmp_path / "b", run_doc([case("a", lognormal(rng, 20)), wrong], "b"))
+    cand = write_run(tmp_path / "c", run_doc([case("a", lognormal(rng, 20)), wrong], "c"))
+    code, out = compare(capsys, base, cand, "--fail-on-regression", "--format", "markdown")
+    assert code == 0 and "### ⛔ Wrong on both sides (1)" in out
+    fixed = write_run(tmp_path / "f", run_doc([case("a", lognormal(rng, 20)), case("w", lognormal(rng, 20))], "f"))
+    code, _ = compare(capsys, fixed, cand, "--fail-on-regression", "--format", "json")
+    assert code == 1  # wrong now, right before: a failure

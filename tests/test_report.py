@@ -420,3 +420,25 @@ def test_page_opens_in_headless_chromium_without_console_errors(real_run, accele
     for element in ('id="speedup-chart-1"', 'id="correctness-table"', 'id="failures"', 'id="failures-matrix"', 'id="spread-chart-1"'):
         assert element in dom
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_energy_section_shows_work_per_joule_per_backend(tmp_path):
+    cases = [docs.case("torch:cuda", "NVIDIA H200", median=1e-3), docs.case("jax:cuda", "NVIDIA H200", median=1.2e-3)]
+    for c, joules in zip(cases, (0.5, 0.75)):
+        c["energy"] = {
+            "source": "nvml",
+            "scope": "the whole GPU board",
+            "total_j": joules * 100,
+            "seconds": 0.1,
+            "mean_w": joules * 1e3,
+            "calls": 100,
+            "j_per_call": joules,
+            "unit": None,
+            "j_per_unit": None,
+            "cross_check": {},
+        }
+    docs.write(tmp_path, docs.run("energy", "2026-11-07T00:00:00Z", cases, chip="x86", gpu_cores=None))
+    page = build_report([tmp_path], tmp_path / "e.html").read_text()
+    assert 'id="efficiency"' in page and "Energy efficiency" in page
+    section = page[page.index('id="efficiency"') :]
+    assert section.index("torch:cuda") < section.index("jax:cuda")  # more work per joule first

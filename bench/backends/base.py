@@ -123,6 +123,10 @@ class Adapter:
         """``"metal"``, ``"cuda"``, ... for the accelerator this adapter runs on; None on a CPU."""
         return None
 
+    def device_uuid(self) -> str | None:
+        """The accelerator's UUID where the framework tells it (matches NVML's device to this one), else None."""
+        return None
+
     @property
     def native_device(self) -> Any:
         """The framework's own device object (``torch.device``, a JAX ``Device``, ``mx.Device``, a TF device string)."""

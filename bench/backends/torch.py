@@ -91,6 +91,12 @@ class TorchAdapter(Adapter):
     def accelerator(self) -> str | None:
         return None if self.device == "cpu" else self.device
 
+    def device_uuid(self) -> str | None:
+        if self.device != "cuda":
+            return None
+        uuid = getattr(_torch().cuda.get_device_properties(0), "uuid", None)
+        return None if uuid is None else (str(uuid) if str(uuid).startswith("GPU-") else f"GPU-{uuid}")
+
     @classmethod
     def profiler_module(cls, device: str) -> str:
         # torch.profiler records no MPS activity (pytorch#99037): MPS has its own profiler module.

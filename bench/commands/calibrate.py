@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from bench.commands import values
 from bench.commands.common import resolve_interpreter
 from bench.commands.gate_args import (
     add_decision_arguments,
@@ -41,6 +41,7 @@ from bench.errors import UsageError
 from bench.results import read_runs
 from bench.results.store import new_run_id
 from bench.runner.orchestrator import RunOptions
+from bench.text import markup, plain
 
 NAME = "calibrate"
 HELP = "measure the gate on this machine: A/A false-alarm rate and detection rate of an injected slowdown"
@@ -53,9 +54,9 @@ TARGET_INTERVAL_MISSES = 0.02  # of A/A case decisions whose 99 % interval exclu
 def add_arguments(parser) -> None:
     add_selection_arguments(parser, "quick")
     parser.add_argument("--interpreter", default=sys.executable, help="interpreter of both arms: a path or tox:ENV (default: this one)")
-    parser.add_argument("--pool-rounds", type=int, default=40, help="A/A rounds to measure (default 40)")
+    parser.add_argument("--pool-rounds", type=values.positive_int, default=40, help="A/A rounds to measure (default 40)")
     parser.add_argument("--stages", default="5,10", help="round pairs after which the simulated gate decides (default 5,10)")
-    parser.add_argument("--trials", type=int, default=200, help="simulated suite runs (default 200)")
+    parser.add_argument("--trials", type=values.positive_int, default=200, help="simulated suite runs (default 200)")
     parser.add_argument(
         "--inject-slowdown", default="10%", metavar="PCT", help="slowdown injected into the candidate's samples to measure detection (default 10%%)"
     )
@@ -103,7 +104,7 @@ def _measured_pool(args, console: Console) -> tuple[dict, dict, Path]:
         out,
         header,
         args.seed,
-        on_event=lambda msg: console.print(msg, markup=False),
+        on_event=lambda msg: console.print(plain(msg), markup=False),
     )
     pool, excluded = collect_pool(runner, work, args.pool_rounds)
     return pool, excluded, out
@@ -120,7 +121,7 @@ def _table(result: CalibrationResult) -> Table:
         table.add_column(column, justify="left" if column == "case" else "right", overflow="fold")
     for c in result.cases:
         table.add_row(
-            escape(c.case_id),
+            markup(c.case_id),
             f"{c.sigma_round * 100:.2f}%",
             str(c.rounds_for_budget),
             f"{c.false_alarm_first.value * 100:.1f}%",
@@ -198,7 +199,7 @@ def run(args) -> int:
         out = Console(width=max(Console().width, 140))
         out.print(_table(result))
         for line in _summary(result):
-            out.print(line, markup=False)
-        out.print(f"pool: {pool_dir} (re-simulate with --from-pool {pool_dir})", markup=False)
+            out.print(plain(line), markup=False)
+        out.print(plain(f"pool: {pool_dir} (re-simulate with --from-pool {pool_dir})"), markup=False)
     met = result.suite_false_alarm.value <= TARGET_FALSE_ALARM and result.detection.value >= TARGET_DETECTION
     return 1 if args.check and not met else 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from bench.backends import BackendName, adapter_classes, plugin_errors
-from bench.commands.common import add_runtime_arguments, parse_pythons
-from bench.runner.orchestrator import Orchestrator, RunOptions
+from bench.commands.common import add_runtime_arguments, runtime_options
+from bench.runner.orchestrator import Orchestrator
+from bench.text import markup as escape
 from bench.timing import TimingConfig
 
 NAME = "doctor"
@@ -27,7 +27,7 @@ def probed_backends() -> list[BackendName]:
 
 
 def run(args) -> int:
-    options = RunOptions(allow_tf32=args.allow_tf32, pythons=parse_pythons(args.python))
+    options = runtime_options(args)
     orchestrator = Orchestrator(options, TimingConfig())
     table = Table(title="siliconbench doctor")
     for column in ("backend", "status", "device", "versions / reason"):

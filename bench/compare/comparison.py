@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from bench.compare.bootstrap import DEFAULT_RESAMPLES, MIN_ROUNDS, RatioEstimate, case_rng, ratio_ci
 from bench.compare.decision import (
     IMPROVEMENT,
@@ -14,11 +16,13 @@ from bench.compare.decision import (
     REGRESSION,
     decide,
 )
-from bench.compare.intervals import NoiseFloor, holm
+from bench.compare.intervals import NoiseFloor, holm, round_medians
 from bench.compare.sides import Side, collect, pair
 from bench.results.records import Run
 
-MISMATCH = "mismatch"  # the candidate's output is wrong: always a failure
+MISMATCH = "mismatch"  # the candidate's output is wrong and the baseline's was not: always a failure
+# Wrong on both sides: a known finding (e.g. a kernel that sums in bf16), listed loudly, not a change to fail on.
+KNOWN_MISMATCH = "mismatch on both sides"
 # A change the samples of one process per side suggest, or that an unstable side shows: worth a look, never a failure.
 POSSIBLE_REGRESSION = "possible regression"
 POSSIBLE_IMPROVEMENT = "possible improvement"
@@ -29,6 +33,7 @@ NOT_COMPARED = "not compared"  # a side has no timing: failed, unavailable, unsu
 # Display and severity order.
 KINDS = (
     MISMATCH,
+    KNOWN_MISMATCH,
     REGRESSION,
     POSSIBLE_REGRESSION,
     INCONCLUSIVE,
@@ -146,7 +151,8 @@ def compare_case(
     if cand is None:
         result.kind = BASELINE_ONLY
     elif cand.status == MISMATCH:
-        result.kind, result.reason = MISMATCH, cand.reason
+        known = base is not None and base.status == MISMATCH
+        result.kind, result.reason = (KNOWN_MISMATCH if known else MISMATCH), cand.reason
     elif base is None:
         result.kind = CANDIDATE_ONLY
     elif base.status != "ok" or cand.status != "ok":
@@ -228,12 +234,17 @@ def backend_of(case_id: str) -> str:
 
 
 def noise_floors(baseline: dict[str, Side], candidate: dict[str, Side]) -> dict[str, NoiseFloor]:
-    """Per backend: the pooled variance of log round medians over every case and side with 2+ ok rounds."""
-    by_backend: dict[str, list] = {}
-    for sides in (baseline, candidate):
-        for cid, side in sides.items():
-            by_backend.setdefault(backend_of(cid), []).append(side.rounds)
-    floors = {backend: NoiseFloor.pooled(rounds) for backend, rounds in by_backend.items()}
+    """Per backend: the prior of its cases' between-round variances (pooled over both sides of each case with
+    2+ ok rounds a side), for the moderated intervals."""
+    by_backend: dict[str, list[tuple[float, float]]] = {}
+    for cid in set(baseline) & set(candidate):
+        a, b = baseline[cid].rounds, candidate[cid].rounds
+        if len(a) >= 2 and len(b) >= 2:
+            la, lb = np.log(round_medians(a)), np.log(round_medians(b))
+            df = len(la) + len(lb) - 2
+            variance = (float(((la - la.mean()) ** 2).sum()) + float(((lb - lb.mean()) ** 2).sum())) / df
+            by_backend.setdefault(backend_of(cid), []).append((variance, df))
+    floors = {backend: NoiseFloor.fit(cases) for backend, cases in by_backend.items()}
     return {backend: floor for backend, floor in floors.items() if floor is not None}
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from rich.console import Group
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from bench.compare.comparison import (
     BASELINE_ONLY,
     CANDIDATE_ONLY,
+    KNOWN_MISMATCH,
     MISMATCH,
     NOT_COMPARED,
     POSSIBLE_IMPROVEMENT,
@@ -21,9 +21,11 @@ from bench.compare.comparison import (
 )
 from bench.compare.decision import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
 from bench.summary import format_seconds
+from bench.text import encodable, markup, one_line, plain
 
 ICON = {
     MISMATCH: "❌",
+    KNOWN_MISMATCH: "⛔",
     REGRESSION: "🔴",
     POSSIBLE_REGRESSION: "🟠",
     INCONCLUSIVE: "🟡",
@@ -36,6 +38,7 @@ ICON = {
 }
 STYLE = {
     MISMATCH: "bold white on red",
+    KNOWN_MISMATCH: "red",
     REGRESSION: "bold red",
     POSSIBLE_REGRESSION: "dark_orange",
     INCONCLUSIVE: "yellow",
@@ -87,7 +90,7 @@ def mde_text(r: CaseResult) -> str:
 
 
 def to_table(comparison: Comparison) -> Group:
-    table = Table(title=f"{comparison.baseline_label} → {comparison.candidate_label}", caption=settings_line(comparison))
+    table = Table(title=markup(f"{comparison.baseline_label} → {comparison.candidate_label}"), caption=settings_line(comparison))
     for column, justify in (
         ("case", "left"),
         ("decision", "left"),
@@ -104,19 +107,19 @@ def to_table(comparison: Comparison) -> Group:
         change, ci = ratio_text(r)
         rounds = f"{r.estimate.rounds[0]}/{r.estimate.rounds[1]}" if r.estimate else ""
         table.add_row(
-            escape(r.case_id),
+            markup(r.case_id),
             f"[{STYLE[r.kind]}]{r.kind}[/]",
-            format_seconds(r.baseline_median) or r.baseline_status,
-            format_seconds(r.candidate_median) or r.candidate_status,
+            format_seconds(r.baseline_median) or markup(r.baseline_status),
+            format_seconds(r.candidate_median) or markup(r.candidate_status),
             change,
             ci,
             mde_text(r),
             rounds,
-            escape(r.reason[:160]),
+            markup(r.reason[:160]),
         )
     style = "bold red" if comparison.failed() else "bold green"
-    parts: list[Table | Text] = [table, Text(headline(comparison), style=style)]
-    parts += [Text(note, style="yellow") for note in comparison.notes]
+    parts: list[Table | Text] = [table, Text(plain(headline(comparison)), style=style)]
+    parts += [Text(plain(note), style="yellow") for note in comparison.notes]
     return Group(*parts)
 
 
@@ -124,13 +127,14 @@ def to_table(comparison: Comparison) -> Group:
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML)."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ").replace("\r", " ")
+    """Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML, no control characters)."""
+    text = one_line(text.replace("\n", " ").replace("\r", " "))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(text: str) -> str:
     """A code span in a table cell: HTML is inert inside it, only pipes and backticks need care."""
-    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ") + "`"
+    return "`" + one_line(text.replace("\n", " ").replace("\r", " ")).replace("`", "'").replace("|", "\\|") + "`"
 
 
 def _timing_rows(results: list[CaseResult]) -> list[str]:
@@ -148,7 +152,7 @@ def _timing_rows(results: list[CaseResult]) -> list[str]:
 def _status_rows(results: list[CaseResult]) -> list[str]:
     rows = ["| | case | baseline | candidate | reason |", "|---|---|---|---|---|"]
     for r in results:
-        rows.append(f"| {ICON[r.kind]} | {_code(r.case_id)} | {r.baseline_status} | {r.candidate_status} | {_md(r.reason[:300])} |")
+        rows.append(f"| {ICON[r.kind]} | {_code(r.case_id)} | {_md(r.baseline_status)} | {_md(r.candidate_status)} | {_md(r.reason[:300])} |")
     return rows
 
 
@@ -169,6 +173,9 @@ def to_markdown(comparison: Comparison) -> str:
     mismatches = c.of_kind(MISMATCH)
     if mismatches:
         lines += [f"### ❌ Candidate output mismatch ({len(mismatches)}): wrong results, never timed", "", *_status_rows(mismatches), ""]
+    known = c.of_kind(KNOWN_MISMATCH)
+    if known:
+        lines += [f"### ⛔ Wrong on both sides ({len(known)}): known wrong results, not a change", "", *_status_rows(known), ""]
     for kind, title in (
         (REGRESSION, "🔴 Regressions"),
         (POSSIBLE_REGRESSION, "🟠 Possible regressions (weak evidence: not failing)"),
@@ -191,7 +198,7 @@ def to_markdown(comparison: Comparison) -> str:
         if found:
             lines += [f"### {title} ({len(found)})", "", *_status_rows(found), ""]
     lines += [f"> {_md(note)}" for note in c.notes]
-    return "\n".join(lines).rstrip() + "\n"
+    return encodable("\n".join(lines).rstrip() + "\n")
 
 
 # -- JSON ------------------------------------------------------------------------------------------

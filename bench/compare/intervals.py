@@ -24,7 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 
 POWER = 0.8
-PRIOR_DF = 20  # weight of a backend's noise floor in a case's moderated variance, in degrees of freedom
+PRIOR_DF = 50.0  # most weight a backend's prior gets in a case's moderated variance, in degrees of freedom
+MIN_CASES_FOR_PRIOR = 4  # fewer cases of a backend say too little about its noise: no moderation
 
 
 def round_medians(rounds: Sequence[np.ndarray]) -> np.ndarray:
@@ -63,18 +64,17 @@ def welch_t(
 ) -> tuple[float, float, float, float | None, float, float]:
     """Ratio, CI, MDE, SE and degrees of freedom from independent rounds on each side (Welch-Satterthwaite).
 
-    With a ``floor`` (the backend's pooled between-round variance over every case compared), the case's
-    variance is moderated towards it (the moderated t of Smyth 2004, limma): (d0·s0² + d·s²) / (d0 + d)
-    with d0 = min(the floor's degrees of freedom, ``PRIOR_DF``) and d + d0 degrees of freedom. Three
-    rounds a side say little about a case's own noise; its backend's other cases say a lot, so a case
-    whose few rounds happen to agree is not trusted beyond its backend's noise, and the t quantile is
-    not that of 4 degrees of freedom.
+    With a ``floor`` (the prior fitted to the between-round variances of every case of the backend), the
+    case's variance is moderated towards it (the moderated t of Smyth 2004, limma):
+    (d0·s0² + d·s²) / (d0 + d) on d + d0 degrees of freedom. Three rounds a side say little about a case's
+    own noise; its backend's other cases say a lot when their noise is alike (d0 large), and nothing when
+    it is not (d0 small: a launch-bound case's 20 % does not widen a GEMM's 0.3 %).
     """
     a, b = np.log(round_medians(baseline)), np.log(round_medians(candidate))
     if floor is not None:
         d = len(a) + len(b) - 2
         pooled = (float(((a - a.mean()) ** 2).sum()) + float(((b - b.mean()) ** 2).sum())) / d
-        d0 = min(floor.df, PRIOR_DF)
+        d0 = floor.df
         variance = (d0 * floor.variance + d * pooled) / (d0 + d)
         se, df = math.sqrt(variance * (1 / len(a) + 1 / len(b))), d0 + d
     else:
@@ -86,21 +86,41 @@ def welch_t(
 
 
 class NoiseFloor:
-    """Pooled variance of log round medians over every case of one backend, and its degrees of freedom."""
+    """The prior of the between-round variances of one backend's cases: a typical variance s0² worth d0
+    degrees of freedom (limma's empirical Bayes prior, Smyth 2004)."""
 
     def __init__(self, variance: float, df: float):
         self.variance, self.df = variance, df
 
     @classmethod
-    def pooled(cls, sides: Sequence[Sequence[np.ndarray]]) -> NoiseFloor | None:
-        """From the rounds of several sides (each a case on one side of the comparison); None without 2+ rounds."""
-        num = den = 0.0
-        for rounds in sides:
-            if len(rounds) >= 2:
-                logs = np.log(round_medians(rounds))
-                num += float(((logs - logs.mean()) ** 2).sum())
-                den += len(logs) - 1
-        return cls(num / den, den) if den > 0 else None
+    def fit(cls, cases: Sequence[tuple[float, float]]) -> NoiseFloor | None:
+        """From each case's (variance of log round medians, its degrees of freedom), by limma's method of moments
+        on log variances (``fitFDist``): d0 is large when the cases' noise is alike, small when it is not, and
+        at most ``PRIOR_DF``. None for fewer than ``MIN_CASES_FOR_PRIOR`` cases or a zero variance."""
+        from scipy import special
+
+        usable = [(v, d) for v, d in cases if v > 0 and d > 0]
+        if len(usable) < MIN_CASES_FOR_PRIOR:
+            return None
+        v, d = np.array([u[0] for u in usable]), np.array([u[1] for u in usable])
+        e = np.log(v) - special.digamma(d / 2) + np.log(d / 2)
+        excess = float(e.var(ddof=1) - np.mean(special.polygamma(1, d / 2)))
+        d0 = PRIOR_DF if excess <= 0 else min(PRIOR_DF, 2 * _trigamma_inverse(excess))
+        return cls(float(np.exp(e.mean() + special.digamma(d0 / 2) - np.log(d0 / 2))), d0)
+
+
+def _trigamma_inverse(y: float) -> float:
+    """x with trigamma(x) = y (Newton's method from limma's starting point)."""
+    from scipy import special
+
+    x = 0.5 + 1 / y if y < 1e6 else 1 / math.sqrt(y)
+    for _ in range(50):
+        tri = float(special.polygamma(1, x))
+        step = tri * (1 - tri / y) / float(special.polygamma(2, x))
+        x += step
+        if abs(step) < 1e-8 * x:
+            break
+    return x
 
 
 def one_sided_p(log_ratio: float, se: float, df: float) -> float:

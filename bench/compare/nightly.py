@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.backends import parse_backend
 from bench.compare.comparison import (
+    KNOWN_MISMATCH,
     MISMATCH,
     NOT_COMPARED,
     POSSIBLE_REGRESSION,
@@ -80,6 +81,8 @@ def alerts(comparison: Comparison) -> list[str]:
         change = r.estimate.describe() if r.estimate else ""
         if r.kind == MISMATCH:
             out.append(f"MISMATCH {r.case_id}: wrong output ({r.reason})")
+        elif r.kind == KNOWN_MISMATCH:
+            out.append(f"KNOWN MISMATCH {r.case_id}: wrong output again, as in the baseline ({r.reason})")
         elif r.kind == REGRESSION:
             out.append(f"REGRESSION {r.case_id}: {change}; {r.reason}")
         elif r.kind == INCONCLUSIVE and r.reason.startswith("flagged"):

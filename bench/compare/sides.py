@@ -61,10 +61,14 @@ class Side:
             self._add_round(r.status, r.reason, r.timing.samples if r.status == "ok" and r.timing else [], (round_key, r.round))
 
     def _add_round(self, status: str, reason: str | None, samples: list[float], key: Any) -> None:
+        values = np.asarray(samples, dtype=float)
+        bad = int(np.sum(~(np.isfinite(values) & (values > 0))))
+        if status == "ok" and bad:  # a file's timing no clock produced (nan, inf, <= 0): not a number to compare
+            status, reason = "error", f"{bad} of {len(values)} timing samples are not finite positive seconds; not compared"
         self.statuses.append(status)
         self.reasons.append(reason or "")
-        if status == "ok" and samples:
-            self.rounds.append(np.asarray(samples, dtype=float))
+        if status == "ok" and len(values):
+            self.rounds.append(values)
             self.round_keys.append(key)
 
 

@@ -42,6 +42,8 @@ class Correctness(Record):
     tolerance: float
     passed: bool
     per_output: dict[str, float] | None = None
+    # Fingerprint of a passing output: a sparse random projection / ||ref|| (bench/workloads/fingerprint.py)
+    projection: list[float] | None = None
 
 
 class Drain(Record):
@@ -208,6 +210,9 @@ class CaseRecord(Record):
     elapsed_s: float | None = None
     profile: dict[str, Any] | None = None
     ab: dict[str, Any] | None = None  # rounds: phase, round, arm, position (bench/compare/rounds.py)
+    energy: dict[str, Any] | None = None  # --energy: source, joules per call/unit, mean watts (docs/energy.md)
+    thermal: dict[str, Any] | None = None  # thermal/clock state before, during and after the timed blocks
+    cooldown: dict[str, Any] | None = None  # --cooldown: how long the case waited for the machine, and why it stopped
     round: int | None = None  # set on the record of one round while the run goes; merged away at the end
     rounds: list[Round] | None = None
 

@@ -31,6 +31,8 @@ class RunOptions:
     pythons: dict[str, str] = field(default_factory=dict)  # framework -> interpreter path
     extra_env: dict[str, str] = field(default_factory=dict)
     unsafe_no_sync: bool = False  # testing only: demonstrates the sync canary
+    energy: bool = False  # --energy: joules per call over the timed blocks (docs/energy.md)
+    cooldown_s: float = 0.0  # --cooldown S: wait (at most S) for the thermal state to return before a case
 
 
 def worker_env(backend: BackendName, allow_tf32: bool) -> dict[str, str]:
@@ -84,6 +86,7 @@ class Orchestrator:
             "device": backend.device,
             "allow_tf32": self.options.allow_tf32,
             "unsafe_no_sync": self.options.unsafe_no_sync,
+            "monitor": {"energy": self.options.energy, "cooldown_s": self.options.cooldown_s},
         }
         try:
             reply = worker.request(hello, self.options.start_timeout_s)
@@ -125,12 +128,16 @@ class Orchestrator:
                             case, backend, hello, "timeout", f"case exceeded the {self.options.case_timeout_s:g} s timeout; worker killed"
                         )
                     else:
-                        record = failed_record(case, backend, hello, "crashed", exc.reason)
+                        record = failed_record(case, backend, hello, "oom" if exc.oom else "crashed", exc.reason)
                     record.elapsed_s = time.time() - started
                     worker = None
                     if index + 1 < len(cases):
                         worker, hello = self._start(backend)  # a fresh worker takes the rest
                 on_record(record)
+        except BaseException:  # Ctrl-C or any error: a worker that may hang gets no polite exit
+            if worker is not None:
+                worker.kill()
+            raise
         finally:
             if worker is not None:
                 worker.close()

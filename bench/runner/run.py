@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.backends import BackendName
 from bench.results.records import CaseRecord
 from bench.results.store import RunWriter, new_header
+from bench.runner.interrupts import first_interrupt_only
 from bench.runner.orchestrator import Orchestrator, RunOptions
 from bench.suite import Suite
 from bench.workloads.base import Case
@@ -59,25 +60,26 @@ def execute(
     orchestrator = Orchestrator(options, suite.timing)
 
     status = "complete"
-    try:
-        for index in range(rounds):
-            orchestrator.timing = suite.timing if index == 0 else dataclasses.replace(suite.timing, canary=False)
+    with first_interrupt_only():  # Ctrl-C once: the worker is killed and the run file written, uninterrupted
+        try:
+            for index in range(rounds):
+                orchestrator.timing = suite.timing if index == 0 else dataclasses.replace(suite.timing, canary=False)
 
-            def record(case: CaseRecord, index: int = index) -> None:
-                if rounds > 1:
-                    case.round = index
-                writer.append(case)
-                if on_record:
-                    on_record(case)
+                def record(case: CaseRecord, index: int = index) -> None:
+                    if rounds > 1:
+                        case.round = index
+                    writer.append(case)
+                    if on_record:
+                        on_record(case)
 
-            for backend, cases in work:
-                if on_backend and index == 0:
-                    on_backend(backend.name, len(cases) * rounds)
-                shift = index % len(cases)
-                orchestrator.run_backend(backend, cases[shift:] + cases[:shift], record)
-                environment["frameworks"][backend.name] = orchestrator.hellos.get(backend.name, {})
-                writer.update_header(environment=environment)
-    except KeyboardInterrupt:
-        status = "interrupted"
-    path = writer.finalize(status)
+                for backend, cases in work:
+                    if on_backend and index == 0:
+                        on_backend(backend.name, len(cases) * rounds)
+                    shift = index % len(cases)
+                    orchestrator.run_backend(backend, cases[shift:] + cases[:shift], record)
+                    environment["frameworks"][backend.name] = orchestrator.hellos.get(backend.name, {})
+                    writer.update_header(environment=environment)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        path = writer.finalize(status)
     return RunOutcome(path, writer.run_id, status, writer.cases)

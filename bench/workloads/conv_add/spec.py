@@ -27,6 +27,7 @@ import numpy as np
 from bench.dtypes import itemsize, round_to
 from bench.workloads import compression
 from bench.workloads.base import Built, Workload, check_positive_ints, unpack_shape
+from bench.workloads.tolerance import ErrorModel
 
 SHAPE_KEYS = ("n", "c", "h", "w")
 ACTIVATIONS = ("relu", "silu")
@@ -92,11 +93,20 @@ class ConvAdd(Workload):
         elements = n * c * h * w + c * c * KERNEL * KERNEL + c + 2 * n * c * ho * wo
         return float(elements * itemsize(dtype))
 
+    def units(self, params):
+        return float(params["n"]), "image"
+
     def metrics(self, params, median_s):
         return {"images_per_s": params["n"] / median_s}
 
     def canary_params(self, params):
         return {**params, "n": params["n"] * 2}
+
+    def error_model(self, params):
+        # Roundings: conv output, + bias, + residual, activation (SiLU unfused: sigmoid and product, 2
+        # more). Sums: C·3·3 per output.
+        roundings = 4 if params["act"] == "relu" else 6
+        return ErrorModel(roundings=roundings, reductions=(params["c"] * KERNEL * KERNEL,))
 
 
 def output_hw(params: dict[str, Any]) -> tuple[int, int]:
