@@ -43,6 +43,29 @@ def test_apple_delegates_are_unavailable_off_macos_without_importing_executorch(
             ExecutorchAdapter(device)
 
 
+def test_extras_pin_what_the_runtime_links_and_have_tox_envs():
+    """The executorch extra pins torch to the release its runtime links, CI's constraint satisfies that pin,
+    both deployment extras are in ``all``, and each has its tox env."""
+    import configparser
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = {Requirement(r).name: Requirement(r) for r in extras["executorch"]}
+    assert Version("1.5.1") in pins["executorch"].specifier and Version("1.6.0") not in pins["executorch"].specifier
+    constrained = Requirement(next(line for line in (ROOT / "constraints/linux-cpu.txt").read_text().splitlines() if line.startswith("torch")))
+    (constraint_version,) = [spec.version for spec in constrained.specifier]
+    assert Version(constraint_version) in pins["torch"].specifier
+    assert {"coremltools", "scikit-learn", "torch"} <= {Requirement(r).name for r in extras["coreml"]}
+    assert {"executorch", "coreml"} <= set(Requirement(extras["all"][0]).extras)
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    for name in ("executorch", "coreml"):
+        assert tox[f"testenv:{name}"]["extras"].strip() == name
+
+
 # -- lowering in process (tests/conftest.py's fast timing) -------------------------------------------
 
 
@@ -128,15 +151,16 @@ def test_what_does_not_export_is_unsupported_with_the_exporters_message(adapter,
 
 # -- the quick suite through the CLI ----------------------------------------------------------------
 
-QUICK_WORKLOADS = ("matmul", "conv_add", "yolo")
+# The LLM's tiny config too once the llm workload is registered (its hook: patches/llm-module-hook.patch).
+QUICK_WORKLOADS = ("matmul", "conv_add", "yolo", *(("llm",) if "llm" in workloads.names() else ()))
 
 
 @needs_executorch
 @pytest.mark.slow
 def test_quick_suite_cases_run_ok_on_executorch_cpu(tmp_path):
-    """`siliconbench run --suite quick --backend executorch:cpu` on matmul, conv_add and yolo (YOLO at the
-    quick suite's 160x160): every fp32/fp16 case is ok with its correctness check passed, bf16 is unsupported
-    with the reason. Runtime here (2-core shared VM): docs/deployment.md."""
+    """`siliconbench run --suite quick --backend executorch:cpu` on matmul, conv_add, yolo (at the quick suite's
+    160x160: a smaller image does not lower faster) and llm when registered: every fp32/fp16 case is ok with
+    its correctness check passed, bf16 is unsupported with the reason. Runtime: docs/deployment.md."""
     selected = [arg for name in QUICK_WORKLOADS for arg in ("--workload", name)]
     command = [sys.executable, "-m", "bench", "run", "--suite", "quick", "--backend", "executorch:cpu", *selected, "--out", str(tmp_path)]
     start = time.perf_counter()
@@ -156,3 +180,5 @@ def test_quick_suite_cases_run_ok_on_executorch_cpu(tmp_path):
         assert c["info"]["delegated_nodes"] > 0 and c["info"]["path"].startswith("ExecuTorch program, XNNPACK")
     ok = {(c["workload"], c["dtype"], c["mode"]) for c in cases if c["status"] == "ok"}
     assert {("matmul", "fp32", "eager"), ("conv_add", "fp32", "eager"), ("yolo", "fp32", "eager")} <= ok
+    if "llm" in QUICK_WORKLOADS:
+        assert any(workload == "llm" and dtype == "fp32" for workload, dtype, _ in ok)
