@@ -144,7 +144,7 @@ def test_what_does_not_export_is_unsupported_with_the_exporters_message(adapter,
             DataDependent(), (torch.from_numpy(inputs["a"]), torch.from_numpy(inputs["b"])), {"path": "data-dependent"}
         )
 
-    monkeypatch.setattr(executorch_build, "hook", hook)
+    monkeypatch.setattr(executorch_build, "module_hook", hook)
     record = _run(adapter, "matmul", {"mnk": [8, 8, 8]})
     assert record.status == "unsupported" and record.reason.startswith("torch.export failed:")
 

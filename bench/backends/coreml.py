@@ -28,6 +28,7 @@ import numpy as np
 
 from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
 from bench.backends.host import cpu_model_name
+from bench.deploy import installed_versions
 
 # device -> ct.ComputeUnit member
 COMPUTE_UNITS = {"cpu": "CPU_ONLY", "gpu": "CPU_AND_GPU", "ane": "CPU_AND_NE", "all": "ALL"}
@@ -56,16 +57,9 @@ class CoremlAdapter(Adapter):
 
     @classmethod
     def version(cls) -> dict[str, str]:
-        from importlib.metadata import PackageNotFoundError, version
-
-        ct = _ct()
-        out = {"coremltools": ct.__version__}
-        for package in ("torch", "scikit-learn"):
-            try:
-                out[package] = version(package)
-            except PackageNotFoundError:
-                pass
-        return out
+        # From the installed metadata: importing coremltools also imports TensorFlow when it is installed
+        # (seconds per doctor probe); resolve_device imports it.
+        return installed_versions(("coremltools", "torch", "scikit-learn"))
 
     def resolve_device(self, device: str) -> str:
         if device not in COMPUTE_UNITS:

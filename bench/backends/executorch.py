@@ -21,12 +21,13 @@ upstream, so there is no ``executorch:mps``.
 from __future__ import annotations
 
 import platform
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
 from bench.backends.host import cpu_model_name
+from bench.deploy import installed_versions
 
 # device -> (delegate in bench/deploy/executorch_lower.py, its name for people, runtime backend name)
 DELEGATES = {
@@ -54,21 +55,11 @@ class ExecutorchAdapter(Adapter):
     color = "#6741d9"
     env_prefixes = ("EXECUTORCH_", "ET_", "PYTORCH_", "TORCH", "OMP_")
     implementations = "bench.deploy.executorch_workloads"
-    # A case whose every op fell to ExecuTorch's portable kernels did not run on the delegate: unsupported.
-    requires_delegation: ClassVar[bool] = True
 
     @classmethod
     def version(cls) -> dict[str, str]:
-        torch, _ = _runtime()
-        from importlib.metadata import PackageNotFoundError, version
-
-        out = {"executorch": version("executorch"), "torch": torch.__version__}
-        for package in ("torchao", "coremltools"):
-            try:
-                out[package] = version(package)
-            except PackageNotFoundError:
-                pass
-        return out
+        # From the installed metadata (importing executorch takes seconds); resolve_device imports the runtime.
+        return installed_versions(("executorch", "torch", "torchao", "coremltools"))
 
     def resolve_device(self, device: str) -> str:
         if device not in DELEGATES:

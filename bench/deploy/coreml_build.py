@@ -30,9 +30,9 @@ import numpy as np
 
 from bench.backends.base import Unsupported
 from bench.deploy import coreml_convert
-from bench.deploy.executorch_build import hook
 from bench.workloads import compression as compression_param
 from bench.workloads.base import Build, Built
+from bench.workloads.exportable import module_hook
 
 _REQUESTED_DEVICE = {"gpu": "MLGPUComputeDevice", "ane": "MLNeuralEngineComputeDevice"}
 
@@ -55,7 +55,7 @@ def compute_plan(mlmodel: Any, compute_unit: Any, device: str) -> dict[str, Any]
 
 def build_converted(adapter: Any, workload: str, params: dict[str, Any], dtype: str, inputs: dict[str, Any]) -> Built:
     compression = compression_param.of(params)
-    exportable = hook(workload, adapter.framework)(adapter.framework, compression_param.without(params), "fp32", inputs)
+    exportable = module_hook(workload, adapter.framework)(adapter.framework, compression_param.without(params), "fp32", inputs)
     if compression != "none" and not exportable.weights:
         raise Unsupported(f"{workload}'s model has no weights to compress")
     if exportable.run is not None or exportable.initialized_buffers:

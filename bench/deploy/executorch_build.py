@@ -21,11 +21,10 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from bench import workloads
 from bench.backends.base import Unsupported
 from bench.deploy.executorch_lower import Forward, LoweringError, export_and_lower, load_forward
 from bench.workloads.base import Build, Built, params_key
-from bench.workloads.exportable import Exportable
+from bench.workloads.exportable import Exportable, module_hook
 
 MODE_NOTE = "ahead-of-time program (export + lowering); eager and compiled cases run the same program"
 
@@ -33,15 +32,6 @@ MODE_NOTE = "ahead-of-time program (export + lowering); eager and compiled cases
 # case's eager and compiled entries, and a program holds its weights.
 _recent: OrderedDict[tuple, tuple[Forward, dict[str, Any]]] = OrderedDict()
 _RECENT = 2
-
-
-def hook(workload: str, framework: str) -> Any:
-    """The workload's ``module`` hook (in its torch implementation); Unsupported when it has none."""
-    torch_module = workloads.implementation(workload, "torch")
-    fn = getattr(torch_module, "module", None)
-    if fn is None:
-        raise Unsupported(f"{workload} has no exportable PyTorch model (no module hook in its torch implementation) for {framework}")
-    return fn
 
 
 def lower(adapter: Any, exportable: Exportable, dtype: str) -> tuple[Forward, dict[str, Any]]:
@@ -60,7 +50,7 @@ def lower(adapter: Any, exportable: Exportable, dtype: str) -> tuple[Forward, di
 
 
 def build_exported(adapter: Any, workload: str, params: dict[str, Any], dtype: str, inputs: dict[str, Any]) -> Built:
-    exportable: Exportable = hook(workload, adapter.framework)(adapter.framework, params, dtype, inputs)
+    exportable: Exportable = module_hook(workload, adapter.framework)(adapter.framework, params, dtype, inputs)
     key = (workload, params_key(params), dtype, adapter.device)
     info: dict[str, Any] = {**exportable.info, "path": f"ExecuTorch program, {adapter.delegate_name}: {exportable.info.get('path', workload)}"}
     info["mode"] = MODE_NOTE

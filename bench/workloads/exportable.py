@@ -51,3 +51,14 @@ def cpu_tensor(array: Any, dtype: str | None = None) -> Any:
     if t.dtype == torch.float64:
         t = t.float()
     return t.to({"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]) if dtype else t
+
+
+def module_hook(workload: str, framework: str) -> Callable[..., Exportable]:
+    """The workload's ``module`` hook (in its torch implementation); Unsupported when it has none."""
+    from bench import workloads
+    from bench.backends import Unsupported
+
+    fn = getattr(workloads.implementation(workload, "torch"), "module", None)
+    if fn is None:
+        raise Unsupported(f"{workload} has no exportable PyTorch model (no module hook in its torch implementation) for {framework}")
+    return fn
