@@ -34,7 +34,7 @@ from bench.workloads import compression as compression_param
 from bench.workloads.base import Build, Built
 from bench.workloads.exportable import module_hook
 
-_REQUESTED_DEVICE = {"gpu": "MLGPUComputeDevice", "ane": "MLNeuralEngineComputeDevice"}
+_ACCELERATOR_UNITS = ("gpu", "ane")  # devices on which an op preferring the CPU is a fallback worth naming
 
 
 def compute_plan(mlmodel: Any, compute_unit: Any, device: str) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def compute_plan(mlmodel: Any, compute_unit: Any, device: str) -> dict[str, Any]
         usage = plan.get_compute_device_usage_for_mlprogram_operation(op)
         where = type(usage.preferred_compute_device).__name__ if usage is not None else "none (constant)"
         per_device[where] += 1
-        if device in _REQUESTED_DEVICE and where == "MLCPUComputeDevice":
+        if device in _ACCELERATOR_UNITS and where == "MLCPUComputeDevice":
             off[op.operator_name] += 1
     return {"compute_plan": dict(per_device), "ops_off_requested_unit": dict(off)}
 
