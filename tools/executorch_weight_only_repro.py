@@ -23,7 +23,10 @@ from torchao.quantization.quant_api import Int8DynamicActivationIntxWeightConfig
 CONFIGS = [
     ("IntxWeightOnlyConfig int8 PerAxis(0)", IntxWeightOnlyConfig(weight_dtype=torch.int8, granularity=PerAxis(0))),
     ("IntxWeightOnlyConfig int4 PerGroup(32)", IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=PerGroup(32))),
-    ("Int8DynamicActivationIntxWeightConfig int4 PerGroup(32)", Int8DynamicActivationIntxWeightConfig(weight_dtype=torch.int4, weight_granularity=PerGroup(32))),
+    (
+        "Int8DynamicActivationIntxWeightConfig int4 PerGroup(32)",
+        Int8DynamicActivationIntxWeightConfig(weight_dtype=torch.int4, weight_granularity=PerGroup(32)),
+    ),
 ]
 
 
