@@ -1,0 +1,203 @@
+"""llm in PyTorch: an ``nn.Module`` with a static KV cache in buffers, the way gpt-fast writes it.
+
+Attention is ``F.scaled_dot_product_attention`` with ``enable_gqa=True`` (K/V heads not repeated):
+``is_causal`` over the prompt in prefill; in decode one query against the whole static cache with a
+boolean mask of the positions written so far. The cache is written in place (``index_copy_`` at the
+step's position, ``copy_`` of the prompt's K/V). Norms are ``F.rms_norm``; RoPE uses cos/sin tables
+computed in float64 and stored in the compute dtype. Projections are ``F.linear`` (dense) or the
+native weight-only kernels quant_linear uses: ``torch._weight_int8pack_mm`` and
+``torch._weight_int4pack_mm(_for_cpu)``.
+
+Compiled mode compiles the decode *step* (``torch.compile(fullgraph=True, dynamic=False)``; on CUDA
+``mode="reduce-overhead"``, CUDA graphs, as gpt-fast does) and loops over the steps in Python, so
+the sync canary's doubled G reuses the compiled step; prefill compiles the whole forward.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.workloads.base import Built
+from bench.workloads.llm.common import Memo, Plan, info, outputs_to_numpy, projection_names, projection_operands
+from bench.workloads.quant_linear.torch import _int4, _int8  # the same kernels and packing as quant_linear
+
+_weights = Memo()
+_models = Memo()
+
+
+class Projection(nn.Module):
+    """y = x · Wᵀ for x [..., in]: ``F.linear`` or a weight-only kernel on the flattened rows."""
+
+    def __init__(self, kernel, weights: list[torch.Tensor], out_features: int):
+        super().__init__()
+        self.kernel = kernel
+        self.out_features = out_features
+        self.weights = weights  # plain list: buffers would be copied per module; these may be shared (tied head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernel is None:
+            return F.linear(x, self.weights[0])
+        y = self.kernel(x.reshape(-1, x.shape[-1]), *self.weights)
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+
+def _projection(adapter, plan: Plan, dtype: str, inputs, name: str, seen: dict) -> Projection:
+    params, arrays = projection_operands(plan, inputs, name)
+    if params["scheme"] == "none":
+        return Projection(None, [adapter.from_numpy(arrays["w"], dtype)], params["n"])
+    fn, weights, kernel, ref_inputs = (_int8 if plan.fmt == "int8" else _int4)(adapter, params, dtype, arrays)
+    seen["kernel"] = kernel
+    if ref_inputs is not None and not (ref_inputs["minimum"] == arrays["minimum"]).all():
+        seen.setdefault("minimum", {})[f"{name}.minimum"] = ref_inputs["minimum"]
+    return Projection(fn, weights, params["n"])
+
+
+def device_weights(adapter, plan: Plan, dtype: str, inputs) -> dict:
+    """Every tensor of the model on the device, plus what the quantized kernels changed (see below)."""
+    seen: dict = {}
+    out = {"embed": adapter.from_numpy(inputs["embed"], dtype), "norm": adapter.from_numpy(inputs["norm"], dtype), "blocks": []}
+    for i in range(plan.cfg.layers):
+        block = {n: adapter.from_numpy(inputs[f"L{i}.{n}"], dtype) for n in ("attn_norm", "mlp_norm")}
+        block.update({p: _projection(adapter, plan, dtype, inputs, name, seen) for p, name in projection_names(plan.cfg, i).items()})
+        out["blocks"].append(block)
+    if plan.cfg.tied and plan.fmt == "dense":
+        out["head"] = Projection(None, [out["embed"]], plan.cfg.vocab)  # the same tensor: tied
+    else:
+        out["head"] = _projection(adapter, plan, dtype, inputs, "head", seen)
+    out["kernel"] = seen.get("kernel", "F.linear")
+    # torch's int4 kernels read zero = minimum + 8·scale in the dtype; weights.py chooses minimums for
+    # which that is exact, so this stays empty unless a group could not be represented.
+    out["minimum_seen"] = seen.get("minimum", {})
+    return out
+
+
+class Llama(nn.Module):
+    def __init__(self, adapter, plan: Plan, dtype: str, weights: dict):
+        super().__init__()
+        cfg = plan.cfg
+        self.cfg, self.plan = cfg, plan
+        self.w = weights
+        self.blocks = weights["blocks"]
+        self.head = weights["head"]
+        cos, sin = plan.rope_tables()
+        self.cos, self.sin = adapter.from_numpy(cos, dtype), adapter.from_numpy(sin, dtype)
+        shape = (plan.batch, cfg.kv_heads, plan.length, cfg.head_dim)
+        native = adapter.native_dtype(dtype)
+        self.k_cache = [torch.zeros(shape, dtype=native, device=adapter.torch_device) for _ in range(cfg.layers)]
+        self.v_cache = [torch.zeros(shape, dtype=native, device=adapter.torch_device) for _ in range(cfg.layers)]
+        self.key_positions = torch.arange(plan.length, device=adapter.torch_device)
+        self.scale = 1.0 / math.sqrt(cfg.head_dim)
+
+    def caches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return list(zip(self.k_cache, self.v_cache))
+
+    def load_context(self, k: torch.Tensor, v: torch.Tensor) -> None:
+        depth = k.shape[2]
+        for kc, vc in self.caches():
+            kc[:, :, :depth].copy_(k)
+            vc[:, :, :depth].copy_(v)
+
+    @staticmethod
+    def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x.chunk(2, dim=-1)
+        return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+
+    def _forward(self, tokens: torch.Tensor, positions: torch.Tensor, prefill: bool) -> torch.Tensor:
+        cfg = self.cfg
+        b, t = tokens.shape
+        cos, sin = self.cos[positions], self.sin[positions]
+        x = F.embedding(tokens, self.w["embed"])
+        for i, blk in enumerate(self.blocks):
+            h = F.rms_norm(x, (cfg.d_model,), blk["attn_norm"], cfg.norm_eps)
+            q = blk["wq"](h).view(b, t, cfg.heads, cfg.head_dim).transpose(1, 2)
+            k = blk["wk"](h).view(b, t, cfg.kv_heads, cfg.head_dim).transpose(1, 2)
+            v = blk["wv"](h).view(b, t, cfg.kv_heads, cfg.head_dim).transpose(1, 2)
+            q, k = self._rope(q, cos, sin), self._rope(k, cos, sin)
+            kc, vc = self.k_cache[i], self.v_cache[i]
+            if prefill:
+                kc[:, :, :t].copy_(k)
+                vc[:, :, :t].copy_(v)
+                o = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=self.scale, enable_gqa=True)
+            else:
+                kc.index_copy_(2, positions, k)
+                vc.index_copy_(2, positions, v)
+                mask = (self.key_positions <= positions).view(1, 1, 1, -1)
+                o = F.scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=self.scale, enable_gqa=True)
+            x = x + blk["wo"](o.transpose(1, 2).reshape(b, t, cfg.q_dim))
+            h = F.rms_norm(x, (cfg.d_model,), blk["mlp_norm"], cfg.norm_eps)
+            x = x + blk["down"](F.silu(blk["gate"](h)) * blk["up"](h))
+        last = F.rms_norm(x[:, -1], (cfg.d_model,), self.w["norm"], cfg.norm_eps)
+        return self.head(last)
+
+    def prefill(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits [B, V] of the last prompt position; K/V of positions 0..P-1 written to the cache."""
+        return self._forward(tokens, self.key_positions[: tokens.shape[1]], prefill=True)
+
+    def step(self, token: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        """One decode step: token [B, 1] at position [1] → logits [B, V]."""
+        return self._forward(token, position, prefill=False)
+
+
+def model_for(adapter, plan: Plan, dtype: str, inputs) -> Llama:
+    weights = _weights.get((plan.weights_key, dtype, adapter.device), lambda: device_weights(adapter, plan, dtype, inputs))
+    return _models.get((plan.weights_key, dtype, adapter.device, plan.batch, plan.length),
+                       lambda: Llama(adapter, plan, dtype, weights).eval())
+
+
+def _compiled_step(adapter, model: Llama):
+    """The model's compiled step, compiled once per model (the canary's build finds it)."""
+    if getattr(model, "compiled_step", None) is None:
+        options = {"fullgraph": True, "dynamic": False}
+        if adapter.device == "cuda":
+            options["mode"] = "reduce-overhead"
+        model.compiled_step = adapter.compile(model.step, **options)
+    return model.compiled_step
+
+
+def _path(plan: Plan, kernel: str) -> str:
+    return f"nn.Module, F.scaled_dot_product_attention(enable_gqa) over a static cache, F.rms_norm, {kernel}"
+
+
+def build(adapter, params, dtype, mode, inputs):
+    plan = Plan.of(params)
+    model = model_for(adapter, plan, dtype, inputs)
+    compiler = "torch.compile" + ("(mode='reduce-overhead')" if adapter.device == "cuda" and plan.phase == "decode" else "")
+    meta = info(plan, params, dtype, mode, _path(plan, model.w["kernel"]), compiler)
+    minimum_seen = model.w["minimum_seen"]
+    ref_inputs = {**inputs, **minimum_seen} if minimum_seen else None
+    to_numpy = outputs_to_numpy(adapter, plan, seq_axis=2)
+    if plan.phase == "prefill":
+        tokens = adapter.from_numpy(inputs["tokens"].astype("int64"))
+        forward = adapter.compile(model.prefill, fullgraph=True, dynamic=False) if mode == "compiled" else model.prefill
+
+        def prefill():
+            with torch.inference_mode():
+                return forward(tokens), model.caches()
+
+        return Built(prefill, meta, to_numpy, reference_inputs=ref_inputs)
+
+    context = plan.context(inputs)
+    if context is not None:
+        with torch.inference_mode():
+            model.load_context(*(adapter.from_numpy(c, dtype) for c in context))
+    steps = [adapter.from_numpy(t.astype("int64")) for t in plan.step_tokens(inputs)]
+    positions = [torch.tensor([plan.depth + t], device=adapter.torch_device) for t in range(plan.gen)]
+    step = _compiled_step(adapter, model) if mode == "compiled" else model.step
+    graphs = mode == "compiled" and adapter.device == "cuda"
+
+    def decode():
+        with torch.inference_mode():
+            out = []
+            for token, position in zip(steps, positions):
+                if graphs:
+                    torch.compiler.cudagraph_mark_step_begin()
+                    out.append(step(token, position).clone())  # a CUDA graph's output is overwritten by its next replay
+                else:
+                    out.append(step(token, position))
+            return torch.stack(out, dim=1)
+
+    return Built(decode, meta, to_numpy, reference_inputs=ref_inputs)
