@@ -4,7 +4,9 @@ TensorFlow has no fused attention (nor does Keras's TF backend: sdpa/tensorflow.
 is written out: ``tf.matmul`` of the queries grouped per K/V head against the cache (GQA without
 repeating K/V), scores cast to float32 for the mask and softmax (as Keras's attention layers do in
 low precision), ``tf.matmul`` with V. The cache is written in place by assigning to a slice of the
-variable at the step's position (``ResourceStridedSliceAssign``, which XLA compiles). RMSNorm is
+variable: ``scatter_nd_update`` of the rows (b, kv head, position) in decode (a strided-slice assign
+with a tensor position would make XLA compile once per position value: its bounds must be
+compile-time constants), a static slice ``assign`` in prefill. RMSNorm is
 computed in float32; RoPE uses cos/sin tables computed in float64, stored in the compute dtype.
 TF has no weight-only kernel: int8/int4 projections dequantize in the graph before
 ``tf.linalg.matmul`` (quant_linear's functions).
@@ -79,6 +81,9 @@ class LlamaTF(tf.Module):
         variables = make()
         self.k_cache, self.v_cache = variables[0::2], variables[1::2]
         self.scale = 1.0 / math.sqrt(cfg.head_dim)
+        # (b, kv head) of every cache row, for writing one position per row with scatter_nd_update
+        grid = np.stack(np.meshgrid(np.arange(plan.batch), np.arange(cfg.kv_heads), indexing="ij"), axis=-1)
+        self.rows = adapter.from_numpy(grid[:, :, None].astype(np.int32))
         self.functions: dict = {}
 
     def caches(self) -> list:
@@ -117,10 +122,10 @@ class LlamaTF(tf.Module):
                 vc[:, :, :t].assign(v)
                 o = self._attend(q, k, v, tf.cast(tf.linalg.band_part(tf.ones([t, t]), -1, 0), tf.bool))
             else:
-                pos = positions[0]
-                kc[:, :, pos : pos + 1].assign(k)
-                vc[:, :, pos : pos + 1].assign(v)
-                o = self._attend(q, kc, vc, tf.range(self.plan.length) <= pos)
+                at = tf.concat([self.rows, tf.fill(tf.shape(self.rows[..., :1]), positions[0])], axis=-1)
+                kc.scatter_nd_update(at, k)
+                vc.scatter_nd_update(at, v)
+                o = self._attend(q, kc, vc, tf.range(self.plan.length) <= positions[0])
             x = x + blk["wo"](tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b, t, cfg.q_dim]))
             h = rms_norm(x, blk["mlp_norm"], cfg.norm_eps)
             x = x + blk["down"](tf.nn.silu(blk["gate"](h)) * blk["up"](h))
