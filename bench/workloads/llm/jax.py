@@ -189,3 +189,15 @@ def build(adapter, params, dtype, mode, inputs):
         return jnp.stack(out, axis=1)
 
     return Built(decode, meta, to_numpy)
+
+
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
+    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+    then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
+    model = model_for(adapter, plan, dtype, inputs)
+    logits, cache = model.prefill(adapter.from_numpy(prompt))
+    out = [jnp.argmax(logits, axis=-1)[:, None].astype(jnp.int32)]
+    for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):
+        logits, cache = model.step(cache, out[-1], jnp.array([t], jnp.int32))
+        out.append(jnp.argmax(logits, axis=-1)[:, None].astype(jnp.int32))
+    return np.asarray(jnp.concatenate(out, axis=1))

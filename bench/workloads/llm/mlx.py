@@ -162,3 +162,15 @@ def build(adapter, params, dtype, mode, inputs):
         return mx.stack(out, axis=1)
 
     return Built(decode, meta, to_numpy)
+
+
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
+    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+    then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
+    model = model_for(adapter, plan, dtype, inputs)
+    logits, cache = model.prefill(adapter.from_numpy(prompt))
+    out = [mx.argmax(logits, axis=-1)[:, None].astype(mx.int32)]
+    for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):
+        logits, cache = model.step(cache, out[-1], mx.array(t))
+        out.append(mx.argmax(logits, axis=-1)[:, None].astype(mx.int32))
+    return np.array(mx.concatenate(out, axis=1))

@@ -76,14 +76,15 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int) -> np.nda
 
 def forward(cfg: ModelConfig, weights: dict[str, np.ndarray], tokens: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None,
             keep_kv: int = 0, logits: str = "last") -> dict[str, Any]:
-    """Run ``tokens`` [B, T] after ``context`` = (K, V) [KV, D, hd] (post-RoPE keys).
+    """Run ``tokens`` [B, T] after ``context`` = (K, V) (post-RoPE keys): [KV, D, hd], the same in every
+    block and row (the decode case's), or [layers, B, KV, D, hd] (what ``keep_kv`` returns).
 
     Returns ``logits`` [B, V] at the last position (``logits="last"``), [B, T, V] (``"all"``) or
     none (``"none"``), and with ``keep_kv = c > 0`` the ``keys``/``values`` [layers, B, KV, c, hd]
     written for the first c new tokens.
     """
     b, t = tokens.shape
-    depth = 0 if context is None else context[0].shape[1]
+    depth = 0 if context is None else context[0].shape[-2]
     hd, heads, kv_heads = cfg.head_dim, cfg.heads, cfg.kv_heads
     cos, sin = rope_tables(cfg, depth + t)
     cos, sin = cos[depth:], sin[depth:]
@@ -103,7 +104,7 @@ def forward(cfg: ModelConfig, weights: dict[str, np.ndarray], tokens: np.ndarray
             kept_k.append(k[:, :, :keep_kv])
             kept_v.append(v[:, :, :keep_kv])
         if context is not None:
-            past = [np.broadcast_to(c.astype(np.float64)[None], (b, *c.shape)) for c in context]
+            past = [np.broadcast_to(c if c.ndim == 3 else c[i], (b, kv_heads, depth, hd)).astype(np.float64) for c in context]
             k, v = np.concatenate([past[0], k], axis=2), np.concatenate([past[1], v], axis=2)
         o = attention(q, k, v, depth).transpose(0, 2, 1, 3).reshape(b, t, heads * hd)
         x = x + linear(o, f"L{i}.wo")
@@ -117,3 +118,16 @@ def forward(cfg: ModelConfig, weights: dict[str, np.ndarray], tokens: np.ndarray
     if keep_kv:
         out["keys"], out["values"] = np.stack(kept_k), np.stack(kept_v)
     return out
+
+
+def greedy(cfg: ModelConfig, weights: dict[str, np.ndarray], prompt: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy generation after ``prompt`` [B, P]: (tokens [B, steps], margin [B, steps] between the chosen
+    logit and the runner-up). Recomputes the whole sequence per token: for small models only."""
+    tokens, chosen, margins = prompt, [], []
+    for _ in range(steps):
+        last = forward(cfg, weights, tokens)["logits"]
+        top2 = np.sort(last, axis=-1)[:, -2:]
+        chosen.append(last.argmax(axis=-1))
+        margins.append(top2[:, 1] - top2[:, 0])
+        tokens = np.concatenate([tokens, chosen[-1][:, None]], axis=1)
+    return np.stack(chosen, axis=1), np.stack(margins, axis=1)

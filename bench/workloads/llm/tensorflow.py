@@ -177,3 +177,16 @@ def build(adapter, params, dtype, mode, inputs):
         return tf.stack([step(token, position) for token, position in zip(steps, positions)], axis=1)
 
     return Built(decode, meta, to_numpy)
+
+
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
+    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+    then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
+    model = model_for(adapter, plan, dtype, inputs)
+    prefill, step = model.function("prefill", "eager"), model.function("step", "eager")
+    logits = prefill(adapter.from_numpy(prompt))
+    out = [tf.argmax(logits, axis=-1, output_type=tf.int32)[:, None]]
+    for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):
+        logits = step(out[-1], tf.constant([t], tf.int32))
+        out.append(tf.argmax(logits, axis=-1, output_type=tf.int32)[:, None])
+    return tf.concat(out, axis=1).numpy()

@@ -201,3 +201,16 @@ def build(adapter, params, dtype, mode, inputs):
             return torch.stack(out, dim=1)
 
     return Built(decode, meta, to_numpy, reference_inputs=ref_inputs)
+
+
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
+    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+    then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
+    model = model_for(adapter, plan, dtype, inputs)
+    with torch.inference_mode():
+        logits = model.prefill(adapter.from_numpy(prompt.astype("int64")))
+        out = [logits.argmax(dim=-1, keepdim=True)]
+        for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):
+            logits = model.step(out[-1], torch.tensor([t], device=adapter.torch_device))
+            out.append(logits.argmax(dim=-1, keepdim=True))
+        return torch.cat(out, dim=1).cpu().numpy()
