@@ -191,13 +191,14 @@ def build(adapter, params, dtype, mode, inputs):
     return Built(decode, meta, to_numpy)
 
 
-def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
-    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int, mode: str = "eager"):
+    """Greedy generation: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
     then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
     model = model_for(adapter, plan, dtype, inputs)
-    logits, cache = model.prefill(adapter.from_numpy(prompt))
+    prefill, step = (model.compiled("prefill"), model.compiled("step")) if mode == "compiled" else (model.prefill, model.step)
+    logits, cache = prefill(adapter.from_numpy(prompt))
     out = [jnp.argmax(logits, axis=-1)[:, None].astype(jnp.int32)]
     for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):
-        logits, cache = model.step(cache, out[-1], jnp.array([t], jnp.int32))
+        logits, cache = step(cache, out[-1], jnp.array([t], jnp.int32))
         out.append(jnp.argmax(logits, axis=-1)[:, None].astype(jnp.int32))
     return np.asarray(jnp.concatenate(out, axis=1))

@@ -164,13 +164,14 @@ def build(adapter, params, dtype, mode, inputs):
     return Built(decode, meta, to_numpy)
 
 
-def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
-    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int, mode: str = "eager"):
+    """Greedy generation: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
     then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
     model = model_for(adapter, plan, dtype, inputs)
-    logits, cache = model.prefill(adapter.from_numpy(prompt))
+    prefill, step = model.function("prefill", mode), model.function("step", mode)
+    logits, cache = prefill(adapter.from_numpy(prompt))
     out = [mx.argmax(logits, axis=-1)[:, None].astype(mx.int32)]
     for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):
-        logits, cache = model.step(cache, out[-1], mx.array(t))
+        logits, cache = step(cache, out[-1], mx.array(t))
         out.append(mx.argmax(logits, axis=-1)[:, None].astype(mx.int32))
     return np.array(mx.concatenate(out, axis=1))

@@ -179,11 +179,11 @@ def build(adapter, params, dtype, mode, inputs):
     return Built(decode, meta, to_numpy)
 
 
-def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
-    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int, mode: str = "eager"):
+    """Greedy generation: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
     then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
     model = model_for(adapter, plan, dtype, inputs)
-    prefill, step = model.function("prefill", "eager"), model.function("step", "eager")
+    prefill, step = model.function("prefill", mode), model.function("step", mode)
     logits = prefill(adapter.from_numpy(prompt))
     out = [tf.argmax(logits, axis=-1, output_type=tf.int32)[:, None]]
     for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):

@@ -203,14 +203,17 @@ def build(adapter, params, dtype, mode, inputs):
     return Built(decode, meta, to_numpy, reference_inputs=ref_inputs)
 
 
-def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int):
-    """Greedy generation, eager: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
+def generate(adapter, plan: Plan, dtype: str, inputs, prompt, steps: int, mode: str = "eager"):
+    """Greedy generation: prefill ``prompt`` [B, P] into a cache of ``plan.length`` >= P + steps tokens,
     then feed each step the argmax of the last logits. Returns the generated tokens [B, steps] (NumPy)."""
     model = model_for(adapter, plan, dtype, inputs)
+    compiled = mode == "compiled"
+    prefill = adapter.compile(model.prefill, fullgraph=True, dynamic=False) if compiled else model.prefill
+    step = _compiled_step(adapter, model) if compiled else model.step
     with torch.inference_mode():
-        logits = model.prefill(adapter.from_numpy(prompt.astype("int64")))
+        logits = prefill(adapter.from_numpy(prompt.astype("int64")))
         out = [logits.argmax(dim=-1, keepdim=True)]
         for t in range(prompt.shape[1], prompt.shape[1] + steps - 1):
-            logits = model.step(out[-1], torch.tensor([t], device=adapter.torch_device))
+            logits = step(out[-1], torch.tensor([t], device=adapter.torch_device))
             out.append(logits.argmax(dim=-1, keepdim=True))
         return torch.cat(out, dim=1).cpu().numpy()
