@@ -227,6 +227,11 @@ def test_framework_matches_the_reference(framework, params, dtype, mode):
     adapter = cpu_adapter(framework)
     case = Case.make("llm", SPEC.normalize({"config": "tiny", **params}), dtype, mode)
     record = run_case(adapter, case, FAST_TIMING)
+    if framework == "mlx" and "weights" in params and dtype != "fp32":
+        # Known: MLX's CPU quantized matmul accumulates in the activation dtype (quant_linear's spec);
+        # over K = 256-768 that is 7-11e-2 in bf16 here, so the case is reported, loudly, as a mismatch.
+        assert record["status"] == "mismatch" and "accumulates in the activation dtype" in record["info"]["note"]
+        return
     assert record["status"] == "ok", record.get("reason")
     correctness = record["correctness"]
     expected = {"logits", "keys", "values"} if params["phase"] == "prefill" else {"logits"}

@@ -11,6 +11,8 @@ time, when used.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -45,14 +47,24 @@ def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * weight.astype(np.float64)
 
 
-def weight64(cfg: ModelConfig, weights: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """float64 [out, in] of a projection, dequantized as its format says."""
+def weight64(cfg: ModelConfig, weights: dict[str, np.ndarray], name: str, pool: ThreadPoolExecutor) -> np.ndarray:
+    """float64 [out, in] of a projection, dequantized as its format says, rows converted in parallel
+    (8b has 8e9 weights to convert per forward; one thread takes tens of seconds)."""
     arrays = linear_arrays(cfg, weights, name)
-    if "w" in arrays:
-        return arrays["w"].astype(np.float64)
-    if "minimum" in arrays:
-        return dequantize_int4(arrays["q"], arrays["scale"], arrays["minimum"])
-    return dequantize_int8(arrays["q"], arrays["scale"])
+    n, k = next(iter(arrays.values())).shape
+    out = np.empty((n, k), np.float64)
+
+    def rows(r: slice) -> None:
+        if "w" in arrays:
+            out[r] = arrays["w"][r]
+        elif "minimum" in arrays:
+            out[r] = dequantize_int4(arrays["q"][r], arrays["scale"][r], arrays["minimum"][r])
+        else:
+            out[r] = dequantize_int8(arrays["q"][r], arrays["scale"][r])
+
+    step = max(1, (1 << 20) // k)
+    list(pool.map(rows, [slice(i, min(i + step, n)) for i in range(0, n, step)]))
+    return out
 
 
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int) -> np.ndarray:
@@ -83,6 +95,11 @@ def forward(cfg: ModelConfig, weights: dict[str, np.ndarray], tokens: np.ndarray
     none (``"none"``), and with ``keep_kv = c > 0`` the ``keys``/``values`` [layers, B, KV, c, hd]
     written for the first c new tokens.
     """
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return _forward(cfg, weights, tokens, context, keep_kv, logits, pool)
+
+
+def _forward(cfg, weights, tokens, context, keep_kv, logits, pool) -> dict[str, Any]:
     b, t = tokens.shape
     depth = 0 if context is None else context[0].shape[-2]
     hd, heads, kv_heads = cfg.head_dim, cfg.heads, cfg.kv_heads
@@ -92,7 +109,7 @@ def forward(cfg: ModelConfig, weights: dict[str, np.ndarray], tokens: np.ndarray
     kept_k, kept_v = [], []
 
     def linear(a: np.ndarray, name: str) -> np.ndarray:
-        return a @ weight64(cfg, weights, name).T
+        return a @ weight64(cfg, weights, name, pool).T
 
     for i in range(cfg.layers):
         h = rms_norm(x, weights[f"L{i}.attn_norm"], cfg.norm_eps)

@@ -1,9 +1,11 @@
 """Deterministic weights from the config and a fixed seed, stored in the case's weight format.
 
-Draws: the embedding ~ N(0, 1); every projection [out, in] ~ N(0, 1/in), so each keeps an
-RMS-normalised input at O(1); RMSNorm weights ~ U(0.5, 1.5), far enough from 1 that a missing
-norm weight shows. With these the residual stream stays O(1)-O(10) through 32 blocks and the
-logits have standard deviation ~1: greedy tokens are decided by margins far above fp32 error.
+Draws: the embedding ~ N(0, 1/d_model) (Llama-3's trained embeddings have about that spread); every
+projection [out, in] ~ N(0, 1/in), so each keeps an RMS-normalised input at O(1); RMSNorm weights
+~ U(0.5, 1.5), far enough from 1 that a missing norm weight shows. The logits then have standard
+deviation ~1 whether the head is its own matrix or the tied embedding (an embedding of spread 1 as a
+tied head gives logits of spread sqrt(d_model) dominated by the current token's own row: greedy decoding
+repeats it forever), and greedy tokens are decided by margins far above fp32 error.
 Each tensor is drawn in row chunks, each chunk from its own ``SeedSequence(WEIGHT_SEED,
 (tensor, chunk))`` on a thread pool (NumPy's generators release the GIL while filling), so the
 values do not depend on the thread count and 8b (8e9 float32 draws) takes seconds on 16 cores.
@@ -86,10 +88,25 @@ def _parallel_rows(fn: Callable[[slice], None], rows: int, cols: int, pool: Thre
     list(pool.map(fn, _row_chunks(rows, cols)))
 
 
+def _round_bf16_in_place(w: np.ndarray) -> None:
+    """Round finite float32 to bfloat16's 8-bit mantissa, nearest even, on the bits in place: what
+    ``bench.dtypes.round_to`` computes (it widens to uint64 to be safe for NaN and inf, ~8x slower)."""
+    bits = w.view(np.uint32)
+    carry = bits >> 16
+    carry &= 1
+    carry += 0x7FFF
+    bits += carry
+    bits &= 0xFFFF0000
+
+
 def round_in_place(w: np.ndarray, dtype: str, pool: ThreadPoolExecutor) -> np.ndarray:
+    """Round float32 ``w`` to ``dtype`` (finite values) by row chunks on the pool."""
     if dtype != "fp32":
         def rows(r: slice) -> None:
-            w[r] = round_to(w[r], dtype)
+            if dtype == "bf16":
+                _round_bf16_in_place(w[r])
+            else:
+                w[r] = round_to(w[r], dtype)
 
         _parallel_rows(rows, *w.shape, pool)
     return w
@@ -142,7 +159,7 @@ def stored_weights(cfg: ModelConfig, fmt: str, group: int | None, dtype: str) ->
     out: dict[str, np.ndarray] = {}
     rng = np.random.default_rng(WEIGHT_SEED)
     with _pool() as pool:
-        embed = draw_normal((cfg.vocab, cfg.d_model), 0, 1.0, pool)
+        embed = draw_normal((cfg.vocab, cfg.d_model), 0, 1.0 / np.sqrt(cfg.d_model), pool)
         if cfg.tied and fmt != "dense":
             out.update({f"head.{k}": v for k, v in quantize(embed, fmt, group, dtype, pool).items()})
         out["embed"] = round_in_place(embed, dtype, pool)
