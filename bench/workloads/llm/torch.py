@@ -1,8 +1,10 @@
 """llm in PyTorch: an ``nn.Module`` with a static KV cache in buffers, the way gpt-fast writes it.
 
-Attention is ``F.scaled_dot_product_attention`` with ``enable_gqa=True`` (K/V heads not repeated):
-``is_causal`` over the prompt in prefill; in decode one query against the whole static cache with a
-boolean mask of the positions written so far. The cache is written in place (``index_copy_`` at the
+Attention is ``F.scaled_dot_product_attention``, K/V heads never repeated: in prefill ``is_causal``
+with ``enable_gqa=True``; in decode one query per row against the whole static cache with a boolean
+mask of the positions written so far, the g query heads of each K/V head passed as g queries of it
+(transformers ``integrations/sdpa_attention.py``, ``pack_gqa``: on CUDA ``enable_gqa`` with a mask
+runs the math kernel, per its ``use_gqa_in_sdpa``). The cache is written in place (``index_copy_`` at the
 step's position, ``copy_`` of the prompt's K/V). Norms are ``F.rms_norm``; RoPE uses cos/sin tables
 computed in float64 and stored in the compute dtype. Projections are ``F.linear`` (dense) or the
 native weight-only kernels quant_linear uses: ``torch._weight_int8pack_mm`` and
@@ -126,7 +128,10 @@ class Llama(nn.Module):
                 kc.index_copy_(2, positions, k)
                 vc.index_copy_(2, positions, v)
                 mask = (self.key_positions <= positions).view(1, 1, 1, -1)
-                o = F.scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=self.scale, enable_gqa=True)
+                # One query per row: a K/V head's g query heads become g queries of that head (HF's pack_gqa),
+                # so the masked call needs no enable_gqa, which with a mask falls back to the math kernel on CUDA.
+                packed = q.reshape(b, cfg.kv_heads, cfg.heads // cfg.kv_heads, cfg.head_dim)
+                o = F.scaled_dot_product_attention(packed, kc, vc, attn_mask=mask, scale=self.scale).view(b, cfg.heads, 1, cfg.head_dim)
             x = x + blk["wo"](o.transpose(1, 2).reshape(b, t, cfg.q_dim))
             h = F.rms_norm(x, (cfg.d_model,), blk["mlp_norm"], cfg.norm_eps)
             x = x + blk["down"](F.silu(blk["gate"](h)) * blk["up"](h))
