@@ -14,6 +14,7 @@ from typing import Any, Callable, Hashable
 
 import numpy as np
 
+from bench.dtypes import itemsize
 from bench.workloads.llm import reference
 from bench.workloads.llm.config import ModelConfig
 from bench.workloads.llm.spec import KV_CHECKED, SPEC, cache_length
@@ -72,6 +73,23 @@ def projection_operands(plan: Plan, inputs: dict[str, np.ndarray], name: str) ->
 
 def projection_names(cfg: ModelConfig, layer: int) -> dict[str, str]:
     return {p: f"L{layer}.{p}" for p in BLOCK_PROJECTIONS}
+
+
+def shares_host_memory(adapter) -> bool:
+    """Whether the adapter's device allocates from host memory (CPU, and Apple's unified memory)."""
+    if adapter.device in ("cpu", "mps", "metal"):
+        return True
+    if adapter.framework == "mlx" and adapter.device == "gpu":
+        return adapter.gpu_kind == "metal"
+    return adapter.framework == "tensorflow" and adapter.device == "gpu" and adapter.is_metal
+
+
+def check_memory(adapter, plan: Plan, dtype: str) -> None:
+    """Unsupported when the host copy of the weights plus the device's (weights and KV cache) would not fit
+    in a device that shares host memory. A discrete GPU that runs out reports ``oom`` itself."""
+    if shares_host_memory(adapter):
+        cache = plan.batch * plan.length * plan.cfg.kv_bytes_per_token(itemsize(dtype))
+        SPEC.check_host_memory(plan.cfg, plan.fmt, plan.group, stored_bytes(plan.cfg, plan.fmt, plan.group, dtype) + cache)
 
 
 class Memo:

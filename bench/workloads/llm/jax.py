@@ -26,7 +26,7 @@ from jax import lax
 
 from bench.backends import Unsupported
 from bench.workloads.base import Built
-from bench.workloads.llm.common import Memo, Plan, info, outputs_to_numpy, projection_names, projection_operands
+from bench.workloads.llm.common import Memo, Plan, check_memory, info, outputs_to_numpy, projection_names, projection_operands
 from bench.workloads.quant_linear.common import graph_weight_arrays, upload
 from bench.workloads.quant_linear.jax import dense, int4_linear, int8_linear
 
@@ -162,6 +162,7 @@ def _path(plan: Plan) -> str:
 
 def build(adapter, params, dtype, mode, inputs):
     plan = Plan.of(params)
+    check_memory(adapter, plan, dtype)
     model = model_for(adapter, plan, dtype, inputs)
     compiler = "jax.jit" + (", cache donated" if plan.phase == "decode" else "")
     meta = info(plan, params, dtype, mode, _path(plan), compiler)

@@ -23,7 +23,7 @@ import mlx.core as mx
 import numpy as np
 
 from bench.workloads.base import Built
-from bench.workloads.llm.common import Memo, Plan, info, outputs_to_numpy, projection_names, projection_operands
+from bench.workloads.llm.common import Memo, Plan, check_memory, info, outputs_to_numpy, projection_names, projection_operands
 from bench.workloads.quant_linear.common import upload
 from bench.workloads.quant_linear.mlx import CPU_ACCUMULATION_NOTE, _affine_operands
 
@@ -134,6 +134,7 @@ def _path(plan: Plan) -> str:
 
 def build(adapter, params, dtype, mode, inputs):
     plan = Plan.of(params)
+    check_memory(adapter, plan, dtype)
     model = model_for(adapter, plan, dtype, inputs)
     meta = info(plan, params, dtype, mode, _path(plan), "mx.compile")
     if adapter.device == "cpu":

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.workloads.base import Built
-from bench.workloads.llm.common import Memo, Plan, info, outputs_to_numpy, projection_names, projection_operands
+from bench.workloads.llm.common import Memo, Plan, check_memory, info, outputs_to_numpy, projection_names, projection_operands
 from bench.workloads.quant_linear.common import graph_weight_arrays, upload
 from bench.workloads.quant_linear.tensorflow import dense, int4_linear, int8_linear
 
@@ -158,6 +158,7 @@ def _path(plan: Plan) -> str:
 
 def build(adapter, params, dtype, mode, inputs):
     plan = Plan.of(params)
+    check_memory(adapter, plan, dtype)
     model = model_for(adapter, plan, dtype, inputs)
     meta = info(plan, params, dtype, mode, _path(plan), "tf.function(jit_compile=True)" if not adapter.is_metal else "tf.function")
     to_numpy = outputs_to_numpy(adapter, plan, seq_axis=2)

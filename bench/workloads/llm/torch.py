@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.workloads.base import Built
-from bench.workloads.llm.common import Memo, Plan, info, outputs_to_numpy, projection_names, projection_operands
+from bench.workloads.llm.common import Memo, Plan, check_memory, info, outputs_to_numpy, projection_names, projection_operands
 from bench.workloads.quant_linear.torch import _int4, _int8  # the same kernels and packing as quant_linear
 
 _weights = Memo()
@@ -169,6 +169,7 @@ def _path(plan: Plan, kernel: str) -> str:
 
 def build(adapter, params, dtype, mode, inputs):
     plan = Plan.of(params)
+    check_memory(adapter, plan, dtype)
     model = model_for(adapter, plan, dtype, inputs)
     compiler = "torch.compile" + ("(mode='reduce-overhead')" if adapter.device == "cuda" and plan.phase == "decode" else "")
     meta = info(plan, params, dtype, mode, _path(plan, model.w["kernel"]), compiler)
