@@ -5,8 +5,8 @@ Attention is ``jax.nn.dot_product_attention`` on (B, T, N, H) arrays (its layout
 [B, S, KV, hd] with a boolean mask of the positions written so far. The cache is updated with
 ``lax.dynamic_update_slice`` at the step's position. RMSNorm is computed in float32 and cast back
 (as HF Llama and MaxText do); RoPE uses cos/sin tables computed in float64, stored in the compute
-dtype. JAX has no weight-only kernel: int8/int4 projections dequantize in the graph and
-``jnp.matmul`` (quant_linear's functions), which XLA may fuse under ``jax.jit``.
+dtype. JAX has no weight-only kernel: int8/int4 projections dequantize in the graph (quant_linear's
+packing and formula) and contract with ``jnp.einsum``, which XLA may fuse under ``jax.jit``.
 
 Compiled mode is ``jax.jit`` of the decode *step* with the cache donated (``donate_argnums``), so
 XLA updates it in place, looped in Python (the canary's doubled G reuses the compiled step);
@@ -28,11 +28,30 @@ from bench.backends import Unsupported
 from bench.workloads.base import Built
 from bench.workloads.llm.common import Memo, Plan, check_memory, info, outputs_to_numpy, projection_names, projection_operands
 from bench.workloads.quant_linear.common import graph_weight_arrays, upload
-from bench.workloads.quant_linear.jax import dense, int4_linear, int8_linear
 
-KERNELS = {"none": dense, "int8": int8_linear, "int4": int4_linear}
 _weights = Memo()
 _models = Memo()
+
+
+def dense(x, w):
+    """x [..., k] · w [n, k]ᵀ as one ``dot_general``. ``x @ w.T`` (quant_linear.jax) is the same under jit,
+    but eager JAX first copies w transposed: 30x slower for a 4096² fp32 weight on CPU (measured)."""
+    return jnp.einsum("...k,nk->...n", x, w)
+
+
+def int8_linear(x, q, scale):
+    """quant_linear.jax's dequantization, contracted by ``dense``."""
+    return dense(x, q.astype(x.dtype) * scale[:, None])
+
+
+def int4_linear(x, packed, scale, minimum, *, group):
+    """quant_linear.jax's dequantization (packed uint8 [n, k/2], even k low nibble), contracted by ``dense``."""
+    n = packed.shape[0]
+    q = jnp.stack([packed & 0xF, packed >> 4], axis=-1).reshape(n, -1, group)
+    return dense(x, (q.astype(x.dtype) * scale[..., None] + minimum[..., None]).reshape(n, -1))
+
+
+KERNELS = {"none": dense, "int8": int8_linear, "int4": int4_linear}
 
 
 def device_weights(adapter, plan: Plan, dtype: str, inputs) -> dict:
@@ -156,7 +175,7 @@ def _lowers(fn, *args) -> None:
 
 
 def _path(plan: Plan) -> str:
-    kernel = "jnp.matmul" if plan.fmt == "dense" else f"{plan.fmt} dequantize + jnp.matmul (no native weight-only kernel)"
+    kernel = "jnp.einsum" if plan.fmt == "dense" else f"{plan.fmt} dequantize + jnp.einsum (no native weight-only kernel)"
     return f"jax.nn.dot_product_attention over a static cache, lax.dynamic_update_slice, {kernel}"
 
 
