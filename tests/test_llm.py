@@ -228,9 +228,11 @@ def test_framework_matches_the_reference(framework, params, dtype, mode):
     case = Case.make("llm", SPEC.normalize({"config": "tiny", **params}), dtype, mode)
     record = run_case(adapter, case, FAST_TIMING)
     if framework == "mlx" and "weights" in params and dtype != "fp32":
-        # Known: MLX's CPU quantized matmul accumulates in the activation dtype (quant_linear's spec);
-        # over K = 256-768 that is 7-11e-2 in bf16 here, so the case is reported, loudly, as a mismatch.
-        assert record["status"] == "mismatch" and "accumulates in the activation dtype" in record["info"]["note"]
+        # Known: MLX's CPU quantized matmul accumulates in the activation dtype (quant_linear's spec): over
+        # K = 256-768 that is 6-11e-2 in bf16, at the 8e-2 tolerance, so ok or mismatch depending on the case;
+        # either way the note says why, and the error stays far below a structural one (> 0.2).
+        assert record["status"] in ("ok", "mismatch") and "accumulates in the activation dtype" in record["info"]["note"]
+        assert record["correctness"]["rel_error"] < 0.15
         return
     assert record["status"] == "ok", record.get("reason")
     correctness = record["correctness"]

@@ -88,7 +88,7 @@ class Llm(Workload):
     required_params = ("config", "phase")
     default_grid = {"config": ["tiny"], "phase": list(PHASES), "prompt": [64], "gen": [16], "depth": [64]}
     # Measured headroom: docs/llm.md ("Correctness").
-    tolerances = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 5e-2}
+    tolerances = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 8e-2}
     tf32_tolerance = 1e-2  # TF32 rounds matmul inputs to fp16's 10-bit mantissa
 
     # -- parameters -------------------------------------------------------------------------------
