@@ -1,4 +1,4 @@
-"""llm in PyTorch: an ``nn.Module`` with a static KV cache in buffers, the way gpt-fast writes it.
+"""llm in PyTorch: an ``nn.Module`` holding a static, preallocated KV cache, the way gpt-fast writes it.
 
 Attention is ``F.scaled_dot_product_attention``, K/V heads never repeated: in prefill ``is_causal``
 with ``enable_gqa=True``; in decode one query per row against the whole static cache with a boolean
@@ -38,13 +38,33 @@ class Projection(nn.Module):
         super().__init__()
         self.kernel = kernel
         self.out_features = out_features
-        self.weights = weights  # plain list: buffers would be copied per module; these may be shared (tied head)
+        for i, w in enumerate(weights):  # buffers: static addresses for CUDA graphs; a tied head shares the embedding's
+            self.register_buffer(f"w{i}", w, persistent=False)
+        self.count = len(weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kernel is None:
-            return F.linear(x, self.weights[0])
-        y = self.kernel(x.reshape(-1, x.shape[-1]), *self.weights)
+            return F.linear(x, self.w0)
+        y = self.kernel(x.reshape(-1, x.shape[-1]), *(getattr(self, f"w{i}") for i in range(self.count)))
         return y.reshape(*x.shape[:-1], self.out_features)
+
+
+class Block(nn.Module):
+    def __init__(self, norms: dict[str, torch.Tensor], projections: dict[str, Projection]):
+        super().__init__()
+        for name, w in norms.items():
+            self.register_buffer(name, w, persistent=False)
+        for name, projection in projections.items():
+            self.add_module(name, projection)
+
+
+class KVCache(nn.Module):
+    """K and V of one block, [B, KV, S, hd], preallocated and written in place (gpt-fast's ``KVCache``)."""
+
+    def __init__(self, shape: tuple[int, ...], dtype, device):
+        super().__init__()
+        self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
+        self.register_buffer("v", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
 
 
 def _projection(adapter, plan: Plan, dtype: str, inputs, name: str, seen: dict) -> Projection:
@@ -63,9 +83,9 @@ def device_weights(adapter, plan: Plan, dtype: str, inputs) -> dict:
     seen: dict = {}
     out = {"embed": adapter.from_numpy(inputs["embed"], dtype), "norm": adapter.from_numpy(inputs["norm"], dtype), "blocks": []}
     for i in range(plan.cfg.layers):
-        block = {n: adapter.from_numpy(inputs[f"L{i}.{n}"], dtype) for n in ("attn_norm", "mlp_norm")}
-        block.update({p: _projection(adapter, plan, dtype, inputs, name, seen) for p, name in projection_names(plan.cfg, i).items()})
-        out["blocks"].append(block)
+        norms = {n: adapter.from_numpy(inputs[f"L{i}.{n}"], dtype) for n in ("attn_norm", "mlp_norm")}
+        projections = {p: _projection(adapter, plan, dtype, inputs, name, seen) for p, name in projection_names(plan.cfg, i).items()}
+        out["blocks"].append(Block(norms, projections))
     if plan.cfg.tied and plan.fmt == "dense":
         out["head"] = Projection(None, [out["embed"]], plan.cfg.vocab)  # the same tensor: tied
     else:
@@ -81,21 +101,21 @@ class Llama(nn.Module):
     def __init__(self, adapter, plan: Plan, dtype: str, weights: dict):
         super().__init__()
         cfg = plan.cfg
-        self.cfg, self.plan = cfg, plan
-        self.w = weights
-        self.blocks = weights["blocks"]
+        self.cfg, self.plan, self.kernel, self.minimum_seen = cfg, plan, weights["kernel"], weights["minimum_seen"]
+        self.register_buffer("embed", weights["embed"], persistent=False)
+        self.register_buffer("norm", weights["norm"], persistent=False)
+        self.blocks = nn.ModuleList(weights["blocks"])
         self.head = weights["head"]
         cos, sin = plan.rope_tables()
-        self.cos, self.sin = adapter.from_numpy(cos, dtype), adapter.from_numpy(sin, dtype)
+        self.register_buffer("cos", adapter.from_numpy(cos, dtype), persistent=False)
+        self.register_buffer("sin", adapter.from_numpy(sin, dtype), persistent=False)
         shape = (plan.batch, cfg.kv_heads, plan.length, cfg.head_dim)
-        native = adapter.native_dtype(dtype)
-        self.k_cache = [torch.zeros(shape, dtype=native, device=adapter.torch_device) for _ in range(cfg.layers)]
-        self.v_cache = [torch.zeros(shape, dtype=native, device=adapter.torch_device) for _ in range(cfg.layers)]
-        self.key_positions = torch.arange(plan.length, device=adapter.torch_device)
+        self.caches_ = nn.ModuleList(KVCache(shape, adapter.native_dtype(dtype), adapter.torch_device) for _ in range(cfg.layers))
+        self.register_buffer("key_positions", torch.arange(plan.length, device=adapter.torch_device), persistent=False)
         self.scale = 1.0 / math.sqrt(cfg.head_dim)
 
     def caches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        return list(zip(self.k_cache, self.v_cache))
+        return [(c.k, c.v) for c in self.caches_]
 
     def load_context(self, k: torch.Tensor, v: torch.Tensor) -> None:
         depth = k.shape[2]
@@ -112,30 +132,29 @@ class Llama(nn.Module):
         cfg = self.cfg
         b, t = tokens.shape
         cos, sin = self.cos[positions], self.sin[positions]
-        x = F.embedding(tokens, self.w["embed"])
-        for i, blk in enumerate(self.blocks):
-            h = F.rms_norm(x, (cfg.d_model,), blk["attn_norm"], cfg.norm_eps)
-            q = blk["wq"](h).view(b, t, cfg.heads, cfg.head_dim).transpose(1, 2)
-            k = blk["wk"](h).view(b, t, cfg.kv_heads, cfg.head_dim).transpose(1, 2)
-            v = blk["wv"](h).view(b, t, cfg.kv_heads, cfg.head_dim).transpose(1, 2)
+        x = F.embedding(tokens, self.embed)
+        for blk, cache in zip(self.blocks, self.caches_):
+            h = F.rms_norm(x, (cfg.d_model,), blk.attn_norm, cfg.norm_eps)
+            q = blk.wq(h).view(b, t, cfg.heads, cfg.head_dim).transpose(1, 2)
+            k = blk.wk(h).view(b, t, cfg.kv_heads, cfg.head_dim).transpose(1, 2)
+            v = blk.wv(h).view(b, t, cfg.kv_heads, cfg.head_dim).transpose(1, 2)
             q, k = self._rope(q, cos, sin), self._rope(k, cos, sin)
-            kc, vc = self.k_cache[i], self.v_cache[i]
             if prefill:
-                kc[:, :, :t].copy_(k)
-                vc[:, :, :t].copy_(v)
+                cache.k[:, :, :t].copy_(k)
+                cache.v[:, :, :t].copy_(v)
                 o = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=self.scale, enable_gqa=True)
             else:
-                kc.index_copy_(2, positions, k)
-                vc.index_copy_(2, positions, v)
+                cache.k.index_copy_(2, positions, k)
+                cache.v.index_copy_(2, positions, v)
                 mask = (self.key_positions <= positions).view(1, 1, 1, -1)
                 # One query per row: a K/V head's g query heads become g queries of that head (HF's pack_gqa),
                 # so the masked call needs no enable_gqa, which with a mask falls back to the math kernel on CUDA.
                 packed = q.reshape(b, cfg.kv_heads, cfg.heads // cfg.kv_heads, cfg.head_dim)
-                o = F.scaled_dot_product_attention(packed, kc, vc, attn_mask=mask, scale=self.scale).view(b, cfg.heads, 1, cfg.head_dim)
-            x = x + blk["wo"](o.transpose(1, 2).reshape(b, t, cfg.q_dim))
-            h = F.rms_norm(x, (cfg.d_model,), blk["mlp_norm"], cfg.norm_eps)
-            x = x + blk["down"](F.silu(blk["gate"](h)) * blk["up"](h))
-        last = F.rms_norm(x[:, -1], (cfg.d_model,), self.w["norm"], cfg.norm_eps)
+                o = F.scaled_dot_product_attention(packed, cache.k, cache.v, attn_mask=mask, scale=self.scale).view(b, cfg.heads, 1, cfg.head_dim)
+            x = x + blk.wo(o.transpose(1, 2).reshape(b, t, cfg.q_dim))
+            h = F.rms_norm(x, (cfg.d_model,), blk.mlp_norm, cfg.norm_eps)
+            x = x + blk.down(F.silu(blk.gate(h)) * blk.up(h))
+        last = F.rms_norm(x[:, -1], (cfg.d_model,), self.norm, cfg.norm_eps)
         return self.head(last)
 
     def prefill(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -172,8 +191,8 @@ def build(adapter, params, dtype, mode, inputs):
     check_memory(adapter, plan, dtype)
     model = model_for(adapter, plan, dtype, inputs)
     compiler = "torch.compile" + ("(mode='reduce-overhead')" if adapter.device == "cuda" and plan.phase == "decode" else "")
-    meta = info(plan, params, dtype, mode, _path(plan, model.w["kernel"]), compiler)
-    minimum_seen = model.w["minimum_seen"]
+    meta = info(plan, params, dtype, mode, _path(plan, model.kernel), compiler)
+    minimum_seen = model.minimum_seen
     ref_inputs = {**inputs, **minimum_seen} if minimum_seen else None
     to_numpy = outputs_to_numpy(adapter, plan, seq_axis=2)
     if plan.phase == "prefill":
