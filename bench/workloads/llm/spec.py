@@ -104,36 +104,12 @@ class Llm(Workload):
         super().normalize(params)
         if params["phase"] not in PHASES:
             raise ValueError(f"llm: phase must be prefill or decode, got {params['phase']!r}")
-        cfg = resolve(params)
-        if params["weights"] not in FORMATS:
-            raise ValueError(f"llm: weights must be one of {', '.join(FORMATS)}, got {params['weights']!r}")
-        if "group" in params and params["group"] not in GROUPS:
-            raise ValueError(f"llm: group must be one of {', '.join(map(str, GROUPS))}, got {params['group']!r}")
-        if params["weights"] != "int4":
-            params.pop("group", None)
-        elif "group" not in params:
-            raise ValueError("llm: group is required for weights int4 (32, 64 or 128)")
-        check_format(cfg, params["weights"], params.get("group"))
+        _normalize_weights(params, resolve(params))
         for phase, keys in _PHASE_KEYS.items():
             if phase != params["phase"]:
                 for key in keys:
                     params.pop(key, None)
-        if params["phase"] == "prefill":
-            if "prompt" not in params:
-                raise ValueError("llm: phase prefill needs prompt (tokens in the prompt)")
-            check_positive_ints(self.name, params, ("batch", "prompt"))
-            return params
-        if "gen" not in params:
-            raise ValueError("llm: phase decode needs gen (tokens generated per call)")
-        params.setdefault("depth", 0)
-        check_positive_ints(self.name, params, ("batch", "gen"))
-        depth = params["depth"]
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
-            raise ValueError(f"llm: depth must be a non-negative integer, got {depth!r}")
-        if "cache" in params:
-            check_positive_ints(self.name, params, ("cache",))
-            if params["cache"] < depth + params["gen"]:
-                raise ValueError(f"llm: cache={params['cache']} must hold depth + gen = {depth + params['gen']} tokens")
+        (_normalize_prefill if params["phase"] == "prefill" else _normalize_decode)(params)
         return params
 
     def model(self, params: dict[str, Any]) -> ModelConfig:
@@ -252,6 +228,38 @@ class Llm(Workload):
         if params["phase"] == "prefill":
             return {**params, "prompt": 2 * params["prompt"]}
         return {**params, "gen": 2 * params["gen"], "cache": cache_length(params)}
+
+
+def _normalize_weights(params: dict[str, Any], cfg: ModelConfig) -> None:
+    if params["weights"] not in FORMATS:
+        raise ValueError(f"llm: weights must be one of {', '.join(FORMATS)}, got {params['weights']!r}")
+    if "group" in params and params["group"] not in GROUPS:
+        raise ValueError(f"llm: group must be one of {', '.join(map(str, GROUPS))}, got {params['group']!r}")
+    if params["weights"] != "int4":
+        params.pop("group", None)
+    elif "group" not in params:
+        raise ValueError("llm: group is required for weights int4 (32, 64 or 128)")
+    check_format(cfg, params["weights"], params.get("group"))
+
+
+def _normalize_prefill(params: dict[str, Any]) -> None:
+    if "prompt" not in params:
+        raise ValueError("llm: phase prefill needs prompt (tokens in the prompt)")
+    check_positive_ints("llm", params, ("batch", "prompt"))
+
+
+def _normalize_decode(params: dict[str, Any]) -> None:
+    if "gen" not in params:
+        raise ValueError("llm: phase decode needs gen (tokens generated per call)")
+    params.setdefault("depth", 0)
+    check_positive_ints("llm", params, ("batch", "gen"))
+    depth = params["depth"]
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        raise ValueError(f"llm: depth must be a non-negative integer, got {depth!r}")
+    if "cache" in params:
+        check_positive_ints("llm", params, ("cache",))
+        if params["cache"] < depth + params["gen"]:
+            raise ValueError(f"llm: cache={params['cache']} must hold depth + gen = {depth + params['gen']} tokens")
 
 
 def streamed_weight_bytes(cfg: ModelConfig, fmt: str, group: int | None, dtype: str) -> int:

@@ -144,13 +144,12 @@ def quantize(w: np.ndarray, fmt: str, group: int | None, dtype: str, pool: Threa
 
 
 def check_format(cfg: ModelConfig, fmt: str, group: int | None) -> None:
-    """ValueError when a weight format does not fit the shape (int4 groups must divide every input dim)."""
+    """ValueError when int4's group does not divide every projection's input size (d_model and ffn)."""
     if fmt != "int4":
         return
-    for name in ("L0.wq", "L0.down") if cfg.layers else ():
-        k = linear_shape(cfg, name)[1]
+    for what, k in (("d_model", cfg.d_model), ("ffn", cfg.ffn)):
         if k % group:
-            raise ValueError(f"llm: group={group} must divide every projection's input size; {name.split('.')[1]} has {k}")
+            raise ValueError(f"llm: group={group} must divide every projection's input size; {what} is {k}")
 
 
 @lru_cache(maxsize=1)
