@@ -126,14 +126,13 @@ def outputs_to_numpy(adapter, plan: Plan, seq_axis: int) -> Callable[[Any], dict
     """
     if plan.phase == "decode":
         return lambda out: {"logits": adapter.to_numpy(out)}
-    keep = min(plan.prompt, KV_CHECKED)
+    prefix = (slice(None),) * seq_axis + (slice(0, min(plan.prompt, KV_CHECKED)),)  # sliced on the device: 8b's cache is GBs
 
     def convert(out: Any) -> dict[str, np.ndarray]:
         logits, caches = out
         kept = []
         for part in (0, 1):
-            arrays = [adapter.to_numpy(cache[part]) for cache in caches]
-            arrays = [np.take(a, range(keep), axis=seq_axis) for a in arrays]
+            arrays = [adapter.to_numpy(cache[part][prefix]) for cache in caches]
             if seq_axis == 1:
                 arrays = [a.transpose(0, 2, 1, 3) for a in arrays]
             kept.append(np.stack(arrays))
