@@ -30,7 +30,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     },
     WORKLOADS: {
         name: f"bench.workloads.{name}.spec:SPEC"
-        for name in ("conv_add", "fallback_act", "matmul", "quant_linear", "sdpa", "yolo", "yolo_postprocess")
+        for name in ("conv_add", "fallback_act", "llm", "matmul", "quant_linear", "sdpa", "yolo", "yolo_postprocess")
     },
 }
 
