@@ -88,11 +88,7 @@ def projection_names(cfg: ModelConfig, layer: int) -> dict[str, str]:
 
 def shares_host_memory(adapter) -> bool:
     """Whether the adapter's device allocates from host memory (CPU, and Apple's unified memory)."""
-    if adapter.device in ("cpu", "mps", "metal"):
-        return True
-    if adapter.framework == "mlx" and adapter.device == "gpu":
-        return adapter.gpu_kind == "metal"
-    return adapter.framework == "tensorflow" and adapter.device == "gpu" and adapter.is_metal
+    return adapter.device == "cpu" or adapter.accelerator == "metal"
 
 
 def check_memory(adapter, plan: Plan, dtype: str) -> None:

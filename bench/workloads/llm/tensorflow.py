@@ -162,7 +162,7 @@ def build(adapter, params, dtype, mode, inputs):
     plan = Plan.of(params)
     check_memory(adapter, plan, dtype)
     model = model_for(adapter, plan, dtype, inputs)
-    meta = info(plan, params, dtype, mode, _path(plan), "tf.function(jit_compile=True)" if not adapter.is_metal else "tf.function")
+    meta = info(plan, params, dtype, mode, _path(plan), "tf.function(jit_compile=True)" if adapter.accelerator != "metal" else "tf.function")
     to_numpy = outputs_to_numpy(adapter, plan, seq_axis=2)
     if plan.phase == "prefill":
         tokens = adapter.from_numpy(inputs["tokens"])
