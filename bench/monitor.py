@@ -25,6 +25,7 @@ from typing import Any
 from bench.energy import EnergyMeter, EnergyWindow, select_meter
 from bench.energy.sampler import BackgroundSampler
 from bench.thermal import ThermalSensor, ThermalState, cooldown, judge, judge_trace, select_sensor
+from bench.thermal.state import CLOCK_LIMITED, THROTTLED
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,11 @@ class CaseMonitor:
 
 
 def flag_notes(fields: dict[str, Any]) -> list[str]:
-    """The thermal notes as case notes, each starting with the flag name "throttled: "."""
+    """The thermal notes as case notes. Those starting "throttled" (clocks fell, thermal limits, pressure rose)
+    flag the case; "clock-limited" ones (a power cap holding clocks steady below their maximum, as a loaded GPU
+    runs) are information only."""
     notes = ((fields or {}).get("thermal") or {}).get("notes") or []
-    return [n if n.startswith("throttled") else f"throttled: {n}" for n in notes]
+    return [n if n.startswith((THROTTLED, CLOCK_LIMITED)) else f"{THROTTLED}: {n}" for n in notes]
 
 
 def _during(trace: list[ThermalState]) -> dict[str, Any]:

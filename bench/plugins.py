@@ -25,10 +25,12 @@ BUILTIN: dict[str, dict[str, str]] = {
         "tensorflow": "bench.backends.tensorflow:TensorflowAdapter",
         "jax": "bench.backends.jax:JaxAdapter",
         "mlx": "bench.backends.mlx:MlxAdapter",
+        "executorch": "bench.backends.executorch:ExecutorchAdapter",
+        "coreml": "bench.backends.coreml:CoremlAdapter",
     },
     WORKLOADS: {
         name: f"bench.workloads.{name}.spec:SPEC"
-        for name in ("conv_add", "fallback_act", "matmul", "quant_linear", "sdpa", "yolo", "yolo_postprocess")
+        for name in ("conv_add", "fallback_act", "llm", "matmul", "quant_linear", "sdpa", "yolo", "yolo_postprocess")
     },
 }
 

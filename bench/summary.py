@@ -1,11 +1,12 @@
-"""The table printed at the end of a run: one row per case, status first, numbers with their spread."""
+"""The table printed at the end of a run: one row per case, status first, numbers with their spread, and
+every flag a case carries (overhead-bound, unstable, ...) beside them, its note in the note column."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
 
 from bench.results.records import CaseRecord
+from bench.text import markup as escape
 
 STATUS_STYLE = {
     "ok": "green",
@@ -34,6 +35,7 @@ def summary_table(cases: list[CaseRecord], title: str = "") -> Table:
         ("case", "left"),
         ("backend", "left"),
         ("status", "left"),
+        ("flags", "left"),
         ("median", "right"),
         ("IQR", "right"),
         ("GFLOP/s", "right"),
@@ -54,6 +56,7 @@ def summary_table(cases: list[CaseRecord], title: str = "") -> Table:
             "",
             "",
             "",
+            "",
             escape((group[0].reason or "")[:120]),
         )
     for c in sorted((c for c in cases if c.status != "unavailable"), key=lambda c: (c.workload, c.case_id)):
@@ -63,11 +66,12 @@ def summary_table(cases: list[CaseRecord], title: str = "") -> Table:
             escape(c.case_id.split("@")[0]),
             escape(c.backend.name),
             f"[{STATUS_STYLE.get(c.status, 'white')}]{c.status}[/]",
+            f"[yellow]{escape(', '.join(c.flags))}[/]" if c.flags else "",
             format_seconds(timing.median) if timing else "",
             format_seconds(timing.iqr) if timing else "",
             f"{c.gflops:.1f}" if c.ok and c.gflops else "",
             f"{rel:.1e}" if rel is not None else "",
-            escape((c.reason or "; ".join(c.notes))[:120]),
+            escape((c.reason or "; ".join(c.notes))[:240]),
         )
     counts: dict[str, int] = {}
     for c in cases:

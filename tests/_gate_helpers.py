@@ -40,6 +40,18 @@ def record(*args: Any, **kwargs: Any) -> CaseRecord:
     return CaseRecord.from_dict(case(*args, **kwargs))
 
 
+def case_in_rounds(name: str, rounds: list[np.ndarray], backend: str = "torch:cpu") -> dict[str, Any]:
+    """A case measured with ``run --rounds``: one record per round, merged as the run writer merges them."""
+    from bench.results.rounds import merge
+
+    per_round = []
+    for i, samples in enumerate(rounds):
+        r = record(name, samples, backend=backend)
+        r.round = i
+        per_round.append(r)
+    return merge(per_round).to_dict()
+
+
 def run(*args: Any, **kwargs: Any) -> Run:
     """``run_doc`` as a typed record (what ``bench.results.read_runs`` returns)."""
     return Run.from_dict(run_doc(*args, **kwargs))

@@ -90,3 +90,22 @@ def test_calibrate_rejects_bad_options(tmp_path, capsys):
     assert main(["calibrate", "--inject-slowdown", "lots"]) == 2
     assert main(["calibrate", "--pool-rounds", "10", "--stages", "5,10"]) == 2
     assert "--pool-rounds" in capsys.readouterr().err
+
+
+def test_an_interrupted_pool_replays_its_complete_rounds(tmp_path, capsys):
+    """A round cut short (its run file left as .partial.jsonl, or finalised as interrupted) is ignored; the
+    complete rounds are replayed and the output says how many there are."""
+    pool = quiet_pool(np.random.default_rng(5))
+    write_pool(tmp_path, pool)
+    folder = tmp_path / "pool" / "A"
+    cut = run_doc([case(name, rounds[0]) for name, rounds in pool.items()], run_id="r020")
+    cut["status"] = "interrupted"
+    write_run(folder, cut)
+    partial = folder / "r021.partial.jsonl"
+    header = {k: v for k, v in run_doc([], run_id="r021").items() if k != "cases"}
+    partial.write_text(json.dumps({"kind": "run", **header}) + "\n", encoding="utf-8")
+    code = main(["calibrate", "--from-pool", str(tmp_path), "--stages", "5", "--trials", "20", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["pool_rounds"] == 20 and len(doc["cases"]) == 1
+    assert "2 unfinished round(s) ignored; replaying the 20 complete one(s)" in doc["excluded"]["(rounds)"]
+    assert doc["interval_misses"]["trials"] == 20  # coverage is reported with every calibration

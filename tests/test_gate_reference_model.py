@@ -45,9 +45,9 @@ def rates(trials: int, effect: float, seed: int, noisy: bool = False, confirm: b
     rng = np.random.default_rng(seed)
     hits = 0
     for trial in range(trials):
-        flagged = gate(*model_job(rng, 40, effect, noisy), settings, case_rng(trial, "model")) == REGRESSION
+        flagged = gate(*model_job(rng, 40, effect, noisy), settings, case_rng(trial, "model"))[0] == REGRESSION
         if flagged and confirm:
-            flagged = gate(*model_job(rng, 40, effect, noisy), settings, case_rng(trial, "confirm")) == REGRESSION
+            flagged = gate(*model_job(rng, 40, effect, noisy), settings, case_rng(trial, "confirm"))[0] == REGRESSION
         hits += flagged
     return hits / trials
 

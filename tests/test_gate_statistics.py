@@ -1,4 +1,5 @@
-"""Bootstrap CI of the ratio of pooled medians, and the three-way decision, on samples with known answers."""
+"""Intervals of the ratio of medians (t over rounds, a bootstrap of samples), their coverage and MDE, and the three-way
+decision, on samples with known answers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from bench.compare.bootstrap import (
+    MIN_PAIRED_ROUNDS,
     MIN_ROUNDS,
     RatioEstimate,
     _Pool,
@@ -140,10 +142,41 @@ def test_few_rounds_fall_back_to_samples_and_say_so():
     rng = np.random.default_rng(6)
     few = [rng.lognormal(0, 0.02, 10) for _ in range(MIN_ROUNDS - 1)]
     many = [rng.lognormal(0, 0.02, 10) for _ in range(MIN_ROUNDS)]
-    assert ratio_ci(few, few).method == "samples"
-    assert ratio_ci(many, few).method == "rounds/samples"
-    assert ratio_ci(many, many).method == "rounds"
-    assert ratio_ci(few, few, paired=True).method == "samples"  # too few rounds to pair
+    pairs = [rng.lognormal(0, 0.02, 10) for _ in range(MIN_PAIRED_ROUNDS)]
+    assert ratio_ci(few, few).method == "samples" and ratio_ci(few, few).evidence == "samples"
+    assert ratio_ci(many, few).method == "samples"  # one side's noise between processes is unknown
+    assert ratio_ci(many, many).method == "rounds" and ratio_ci(many, many).evidence == "rounds"
+    assert ratio_ci(many, many, paired=True).method == "rounds"  # too few pairs to pair: Welch on the rounds
+    assert ratio_ci(pairs, pairs, paired=True).method == "paired rounds"
+    assert ratio_ci(few, few, paired=True).method == "samples"
+
+
+@pytest.mark.parametrize("paired, rounds", [(False, MIN_ROUNDS), (False, 6), (True, MIN_PAIRED_ROUNDS), (True, 10)])
+def test_round_intervals_cover_as_promised_with_few_rounds(paired, rounds):
+    """A/A with 10 % noise between processes (log-normal round offsets): a 99 % interval excludes no change
+    in about 1 % of comparisons, at the smallest number of rounds a decision is allowed on (seeded)."""
+    rng = np.random.default_rng(rounds + 100 * paired)
+    trials, misses = 2000, 0
+    for _ in range(trials):
+        shared = rng.lognormal(0, 0.05, rounds) if paired else np.ones(rounds)  # time-slot drift both arms see
+        a = [shared[i] * rng.lognormal(0, 0.10) * rng.lognormal(0, 0.02, 8) for i in range(rounds)]
+        b = [shared[i] * rng.lognormal(0, 0.10) * rng.lognormal(0, 0.02, 8) for i in range(rounds)]
+        e = ratio_ci(a, b, confidence=0.99, paired=paired)
+        misses += not (e.low <= 1.0 <= e.high)
+    assert misses / trials <= 0.02  # 1 % expected; at most twice that (the issue's bound)
+
+
+def test_minimum_detectable_effect_follows_the_noise_and_the_rounds():
+    rng = np.random.default_rng(11)
+
+    def mde(sigma, rounds):
+        a = [rng.lognormal(0, sigma) * np.ones(5) for _ in range(rounds)]
+        b = [rng.lognormal(0, sigma) * np.ones(5) for _ in range(rounds)]
+        return ratio_ci(a, b, confidence=0.99).mde
+
+    assert mde(0.01, 10) < mde(0.05, 10) < mde(0.05, 3)
+    # sigma 5 %, 10 rounds a side: (t_0.995 + t_0.8) * 0.05 * sqrt(2/10) with ~18 df: about 8 %
+    assert 0.04 < np.median([mde(0.05, 10) for _ in range(50)]) < 0.12
 
 
 def test_ci_coverage_on_iid_samples():
@@ -158,9 +191,11 @@ def test_ci_coverage_on_iid_samples():
 
 
 def test_seeded_and_independent_of_case_order():
+    """The bootstrap of samples (one round a side) is seeded by the run's seed and the case id; t intervals
+    over rounds need no seed at all."""
     rng = np.random.default_rng(8)
-    a = [rng.lognormal(0, 0.1, 10) for _ in range(8)]
-    b = [rng.lognormal(0, 0.1, 10) for _ in range(8)]
+    a = [rng.lognormal(0, 0.1, 40)]
+    b = [rng.lognormal(0, 0.1, 40)]
     first = ratio_ci(a, b, rng=case_rng(0, "case-1"))
     ratio_ci(a, b, rng=case_rng(0, "case-2"))
     again = ratio_ci(a, b, rng=case_rng(0, "case-1"))
@@ -177,3 +212,57 @@ def test_pooled_median_and_input_checks():
         ratio_ci([np.ones(3)] * 5, [np.ones(3)] * 6, paired=True)
     with pytest.raises(ValueError):
         ratio_ci([np.ones(3)], [np.ones(3)], confidence=1.0)
+
+
+def test_a_suite_compared_on_three_rounds_a_side_stays_green_on_a_a_and_catches_a_real_slowdown():
+    """80 cases, 3 rounds a side, 8 % noise between processes: Holm across the cases keeps A/A suites green,
+    and the backend's pooled noise floor keeps a +40 % slowdown of one case detectable."""
+    from bench.compare.comparison import compare_sides
+    from bench.compare.sides import Side
+
+    def sides(rng, factor_of):
+        out = {}
+        for i in range(80):
+            cid = f"matmul[n={i}]/fp32/eager@torch:cpu"
+            side = Side(cid)
+            for r in range(3):
+                side.rounds.append(1e-3 * (1 + i / 80) * factor_of(i) * rng.lognormal(0, 0.08) * rng.lognormal(0, 0.01, 10))
+                side.round_keys.append(r)
+                side.statuses.append("ok")
+                side.reasons.append("")
+            out[cid] = side
+        return out
+
+    rng = np.random.default_rng(21)
+    failed = sum(compare_sides(sides(rng, lambda i: 1.0), sides(rng, lambda i: 1.0)).failed() for _ in range(30))
+    assert failed <= 1  # family-wise 1 %: at most one of 30 A/A suite comparisons may fail
+    caught = sum(compare_sides(sides(rng, lambda i: 1.0), sides(rng, lambda i: 1.4 if i == 7 else 1.0)).failed() for _ in range(20))
+    assert caught >= 14
+
+
+def test_a_quiet_case_is_not_widened_by_noisy_cases_of_its_backend():
+    """A GEMM with 0.3 % between-process noise beside launch-bound cases with 20 %: the fitted prior gives
+    little weight when the cases' noise differs, so the GEMM keeps a narrow interval (seen on an H200)."""
+    from bench.compare.comparison import compare_sides
+    from bench.compare.sides import Side
+
+    rng = np.random.default_rng(31)
+
+    def side(sigmas):
+        out = {}
+        for i, sigma in enumerate(sigmas):
+            s = Side(f"w[n={i}]/bf16/eager@torch:cuda")
+            for r in range(3):
+                s.rounds.append(1e-4 * rng.lognormal(0, sigma) * rng.lognormal(0, 0.002, 12))
+                s.round_keys.append(r)
+                s.statuses.append("ok")
+                s.reasons.append("")
+            out[s.case_id] = s
+        return out
+
+    sigmas = [0.003, 0.2, 0.25, 0.22, 0.18]
+    comparison = compare_sides(side(sigmas), side(sigmas))
+    quiet = next(r for r in comparison.results if r.case_id.startswith("w[n=0]"))
+    noisy = [r for r in comparison.results if not r.case_id.startswith("w[n=0]")]
+    assert quiet.estimate.mde < 0.06  # pooled with the noisy cases it would be tens of percent
+    assert min(r.estimate.mde for r in noisy) > 10 * quiet.estimate.mde

@@ -38,7 +38,7 @@ def test_case_fields_hold_energy_per_call_and_the_throttled_note_from_inside_the
     assert energy["cross_check"]["power_w"]["verdict"] == "agree"
     thermal = fields["thermal"]
     assert thermal["notes"] == [
-        "throttled during the window: sw_power_cap in 3 of 6 readings",
+        "clock-limited during the window: sw_power_cap in 3 of 6 readings",
         "throttled during the window: SM clock dipped to 1755 MHz",
     ]
     assert thermal["during"] == {

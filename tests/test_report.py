@@ -149,6 +149,26 @@ def test_speedup_is_cpu_over_accelerator_of_the_same_framework(real_run, acceler
     assert "8.00×" in page  # headline: median torch:mps speedup
 
 
+def test_executorch_cpu_sits_beside_the_other_cpu_backends(tmp_path):
+    """A deployment backend on the CPU is one more framework in that CPU's cross-framework view (grouped by
+    device_label and framework), not an accelerator paired with a CPU."""
+    folder = tmp_path / "deploy"
+    medians = {"torch:cpu": 2e-3, "jax:cpu": 3e-3, "executorch:cpu": 1e-3}
+    cases = [docs.case(backend, "AMD EPYC 7B13", median=median) for backend, median in medians.items()]
+    docs.write(folder, docs.run("cpu-run", "2026-12-01T00:00:00Z", cases, machine_id="linux-box", chip="AMD EPYC 7B13", gpu_cores=None))
+    data = load([folder])
+    built = speedup.build(data, Limits())
+    (chart,) = built["cross_charts"]
+    assert chart["title"] == "matmul on AMD EPYC 7B13 (CPU)" and "executorch" in chart["svg"]
+    matrix = speedup.relative_times(speedup.ok_cases(data.current))
+    assert sorted(matrix.columns) == ["executorch", "jax", "torch"]
+    assert matrix.iloc[0].to_dict() == pytest.approx({"executorch": 1.0, "jax": 3.0, "torch": 2.0}, rel=1e-6)
+    assert built["pairs"] == [] and "executorch:cpu" in built["cpu_backends"]
+    assert [(row["fastest"], row["runner_up"], row["n"]) for row in built["fastest"]] == [("executorch:cpu", "torch:cpu", 3)]
+    page = build_report([folder], tmp_path / "deploy.html").read_text()
+    assert 'id="crossfw-chart-1"' in page and "executorch:cpu" in page
+
+
 def test_correctness_lists_every_checked_case_mismatches_first(real_run, accelerators):
     data = load([real_run["path"], accelerators])
     rows = correctness.rows(data.current)
@@ -400,3 +420,25 @@ def test_page_opens_in_headless_chromium_without_console_errors(real_run, accele
     for element in ('id="speedup-chart-1"', 'id="correctness-table"', 'id="failures"', 'id="failures-matrix"', 'id="spread-chart-1"'):
         assert element in dom
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_energy_section_shows_work_per_joule_per_backend(tmp_path):
+    cases = [docs.case("torch:cuda", "NVIDIA H200", median=1e-3), docs.case("jax:cuda", "NVIDIA H200", median=1.2e-3)]
+    for c, joules in zip(cases, (0.5, 0.75)):
+        c["energy"] = {
+            "source": "nvml",
+            "scope": "the whole GPU board",
+            "total_j": joules * 100,
+            "seconds": 0.1,
+            "mean_w": joules * 1e3,
+            "calls": 100,
+            "j_per_call": joules,
+            "unit": None,
+            "j_per_unit": None,
+            "cross_check": {},
+        }
+    docs.write(tmp_path, docs.run("energy", "2026-11-07T00:00:00Z", cases, chip="x86", gpu_cores=None))
+    page = build_report([tmp_path], tmp_path / "e.html").read_text()
+    assert 'id="efficiency"' in page and "Energy efficiency" in page
+    section = page[page.index('id="efficiency"') :]
+    assert section.index("torch:cuda") < section.index("jax:cuda")  # more work per joule first

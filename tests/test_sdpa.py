@@ -123,10 +123,22 @@ def run(framework, dtype="fp32", mode="eager", **params):
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_every_framework_matches_the_reference(framework, variant, causal, dtype):
+    if (framework, variant, dtype) == ("tensorflow", "fused", "bf16"):
+        pytest.skip("Keras attention on TF's CPU sums in bf16: test_tensorflow_fused_bf16_is_a_mismatch")
     record = run(framework, dtype, variant=variant, causal=causal)
     assert record.status == "ok", record.reason
-    assert record.correctness.rel_error <= SPEC.tolerance(dtype, False)
+    assert record.correctness.rel_error <= SPEC.tolerance(dtype, False, SPEC.normalize({**SMALL, "variant": variant, "causal": causal}))
     assert record.flops == SPEC.flops({**SMALL, "causal": causal})
+
+
+def test_tensorflow_fused_bf16_is_a_mismatch():
+    """A real finding, outside the error model: Keras' dot_product_attention on TF's CPU runs its einsums
+    with bf16 sums (tf.einsum: 4.8 bf16 ulps at L = 256 where tf.matmul has 0.85), ~2x the tolerance."""
+    record = run("tensorflow", "bf16", variant="fused", b=1, h=4, l=256, d=64, causal=False)
+    assert record.status == "mismatch"
+    assert record.correctness.rel_error > 1.5 * record.correctness.tolerance
+    naive = run("tensorflow", "bf16", variant="naive", b=1, h=4, l=256, d=64, causal=False)
+    assert naive.status == "ok", naive.reason
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -45,7 +45,7 @@ def test_good_suite_expands_grid(tmp_path):
         (GOOD.replace('"bf16"]', '"fp8"]'), "workload[0].dtypes", "unknown value 'fp8'"),
         (GOOD.replace('"compiled"]', '"jit"]'), "workload[0].modes", "unknown value 'jit'"),
         (GOOD.replace("[8, 8, 8]", "[8, 8]"), "workload[0].grid", "mnk must be [m, n, k]"),
-        (GOOD.replace("min_samples = 3", "min_samples = 'x'"), "timing.min_samples", "expected a int"),
+        (GOOD.replace("min_samples = 3", "min_samples = 'x'"), "'timing.min_samples'", "expected an integer, got 'x'"),
         (GOOD + "\nextra = 1\n", "extra", "unknown"),
         (GOOD.replace("grid =", "grids ="), "workload[0].grids", "unknown key"),
     ],

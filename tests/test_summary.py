@@ -46,3 +46,16 @@ def test_unavailable_backend_is_one_row_and_labels_keep_their_brackets():
     assert "matmul[k=8,m=8,n=8]/fp32/eager" in text  # rich markup would otherwise eat [k=8,...]
     assert "2 ms" in text and "12.5" in text and "overhead-bound" in text
     assert "1 ok, 2 unavailable" in text
+
+
+def test_every_flag_is_shown_beside_the_number_with_its_note():
+    ok = case(
+        "torch:cpu",
+        "ok",
+        timing={"samples": [0.0019, 0.002, 0.0021]},
+        flags=["overhead-bound", "contended", "some-future-flag"],
+        notes=["overhead-bound: twice the work took 1.01x the time", "contended: load average 3.2 on 2 cores"],
+    )
+    row = next(line for line in render([ok]).splitlines() if "torch:cpu" in line)
+    assert "overhead-bound, contended, some-future-flag" in row and "2 ms" in row
+    assert "contended: load average 3.2" in row

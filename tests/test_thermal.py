@@ -77,7 +77,7 @@ def test_wander_within_tolerance_idle_and_rises_are_not_throttling():
 
 def test_an_active_limit_without_a_fall_is_still_noted():
     assert judge(gpu(1755, ["sw_power_cap"]), gpu(1755, ["sw_power_cap"])) == [
-        "throttled: clocks limited by sw_power_cap (SM clock 1755 of max 1980 MHz)"
+        "clock-limited: clocks limited by sw_power_cap (SM clock 1755 of max 1980 MHz)"
     ]
 
 
@@ -103,7 +103,7 @@ def test_nothing_is_judged_when_a_reading_is_unavailable():
 def test_trace_notes_burst_then_sustained_and_limits_between_the_ends():
     trace = [gpu(345, ["gpu_idle"]), gpu(1980), gpu(1830, ["sw_power_cap"]), gpu(1710, ["sw_power_cap"]), gpu(1965)]
     assert judge_trace(trace) == [
-        "throttled during the window: sw_power_cap in 2 of 4 readings",
+        "clock-limited during the window: sw_power_cap in 2 of 4 readings",
         "throttled during the window: SM clock dipped to 1710 MHz",
     ]
     assert judge_trace([gpu(1980), gpu(1800, ["sw_power_cap"]), gpu(1700, ["sw_power_cap"])]) == [
@@ -222,3 +222,14 @@ def test_cooldown_for_a_busy_gpu_waits_for_its_clock():
     result = cooldown(sensor, gpu(1980.0), max_wait_s=30, poll_s=1.0, sleep=clock.sleep, clock=clock)
     assert (result.recovered, result.waited_s) == (True, 2.0)  # 1900 >= 1980 * 0.95 = 1881
     assert result.reason == "recovered: no clock-limiting reason, SM clock 1900 of 1980 MHz"
+
+
+def test_thermal_reasons_are_throttling_and_a_power_cap_alone_is_a_clock_limit():
+    from bench.thermal.state import judge
+
+    def s(reasons, mhz=1755):
+        return ThermalState("nvml", clock_mhz=mhz, max_clock_mhz=1980.0, temperature_c=70.0, reasons=tuple(reasons), idle=False)
+
+    assert judge(s(["sw_power_cap"]), s(["sw_power_cap"]))[0].startswith("clock-limited:")
+    assert judge(s([]), s(["sw_thermal_slowdown"]))[0].startswith("throttled:")
+    assert judge(s(["sw_power_cap"], 1980), s(["sw_power_cap"], 1500))[0].startswith("throttled:")  # a fall is throttling

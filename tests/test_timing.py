@@ -97,5 +97,5 @@ def test_timing_config_rejects_unknown_and_mistyped_keys():
     with pytest.raises(ValueError, match=r"timing\.canary"):
         TimingConfig.from_dict({"canary": 1})
     with pytest.raises(ValueError, match="must be >= 0"):
-        TimingConfig.from_dict({"block_s": -1})
+        TimingConfig.from_dict({"warmup_s": -1})
     assert TimingConfig.from_dict({"min_samples": 3}).min_samples == 3

@@ -141,6 +141,10 @@ class Adapter:
         """``"metal"``, ``"cuda"``, ... for the accelerator this adapter runs on; None on a CPU."""
         return None
 
+    def device_uuid(self) -> str | None:
+        """The accelerator's UUID where the framework tells it (matches NVML's device to this one), else None."""
+        return None
+
     @property
     def native_device(self) -> Any:
         """The framework's own device object (``torch.device``, a JAX ``Device``, ``mx.Device``, a TF device string)."""
@@ -205,6 +209,11 @@ class Adapter:
     # -- failures -----------------------------------------------------------------------------
     def is_oom(self, exc: BaseException) -> bool:
         return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+    def unsupported_reason(self, exc: BaseException) -> str | None:
+        """The backend's own message when ``exc`` means it cannot run this op (a Metal plugin's
+        missing op), so the case is ``unsupported`` rather than ``error``; None otherwise."""
+        return None
 
     # -- profiling ----------------------------------------------------------------------------
     @classmethod

@@ -1,27 +1,31 @@
-"""JAX adapter: ``jax:cpu``, ``jax:cuda``, ``jax:metal`` (``jax:gpu`` = CUDA or Metal).
+"""JAX adapter: ``jax:cpu``, ``jax:cuda``, ``jax:metal`` (``jax:gpu`` = Metal on a Mac, else CUDA).
 
-The platform is chosen with ``JAX_PLATFORMS`` before JAX initialises (the worker sets it
-from the requested device), so one worker serves one JAX platform.
-
-Apple-only: jax-metal 0.1.1 registers the PJRT platform ``METAL``; it works only with
-jax/jaxlib 0.5.0 (jax-ml/jax#26968) and has no float64 (jax-metal wheel description). Run it
-from its own environment: ``--python jax=.tox/jax-metal/bin/python``.
+The platform is chosen before JAX initialises a backend, so one worker serves one JAX platform:
+the orchestrator sets ``JAX_PLATFORMS`` for cpu/cuda; for Metal the worker asks
+``metal_plugins.discover("jax")`` which installed PJRT plugin provides the device (jax-mps ``mps``,
+metaljax ``metal``, metal-pjrt-plugin ``mtl``, legacy jax-metal ``METAL``, ...), sets its
+environment and ``jax_platforms``, and records the package and version. A case the plugin cannot
+compile is ``unsupported`` with the plugin's message. Pins, sources and what was verified where:
+docs/apple-silicon.md. Each plugin pins its jax, so it runs from its own environment:
+``--python jax=tox:jax-mps`` (or ``tox:metaljax``, ``tox:jax-metal``, ...).
 """
 
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from bench import threads as thread_policy
+from bench.backends import metal_plugins
 from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
 from bench.backends.host import cpu_model_name
 
-# What JAX_PLATFORMS must say for each device we accept.
-PLATFORM_FOR_DEVICE = {"cpu": "cpu", "cuda": "cuda", "metal": "METAL", "gpu": "cuda,METAL"}
+# Names a plugin choice for jax:metal when several are installed (metal_plugins.discover's prefer).
+PREFER_ENV = "SILICONBENCH_JAX_METAL_PLUGIN"
 
 
 def _jax():
@@ -86,17 +90,16 @@ class JaxAdapter(Adapter):
         import jaxlib
 
         out = {"jax": jax.__version__, "jaxlib": jaxlib.__version__}
-        try:
-            from importlib.metadata import version
-
-            out["jax-metal"] = version("jax-metal")
-        except Exception:
-            pass
+        out.update(metal_plugins.discover("jax").versions())
         return out
 
+    _metal: metal_plugins.PluginStatus | None = None
+
     def resolve_device(self, device: str) -> str:
+        if device == "metal" or (device == "gpu" and platform.system() == "Darwin"):
+            return self._resolve_metal()
         jax = _jax()
-        wanted = {"cpu": ["cpu"], "cuda": ["gpu", "cuda"], "metal": ["METAL", "metal"], "gpu": ["gpu", "cuda", "METAL", "metal"]}[device]
+        wanted = {"cpu": ["cpu"], "cuda": ["gpu", "cuda"], "gpu": ["gpu", "cuda"]}[device]
         for platform_name in wanted:
             try:
                 devices = jax.devices(platform_name)
@@ -106,17 +109,35 @@ class JaxAdapter(Adapter):
                 # JAX_PLATFORMS names a platform whose plugin is not installed: JAX has no backend at all.
                 raise BackendUnavailable(
                     f"jax {jax.__version__} could not initialise JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS')!r}"
-                    f" (no {device} plugin installed, e.g. jax[cuda13] or jax-metal)"
+                    f" (no {device} plugin installed, e.g. jax[cuda13])"
                 ) from None
             if devices:
                 self._device = devices[0]
-                plat = devices[0].platform.lower()
-                return "metal" if plat == "metal" else ("cuda" if plat in ("gpu", "cuda") else "cpu")
+                return "cuda" if devices[0].platform.lower() in ("gpu", "cuda") else "cpu"
         raise BackendUnavailable(f"jax {jax.__version__} has no {device} device (backends: {', '.join(d.platform for d in jax.devices())})")
+
+    def _resolve_metal(self) -> str:
+        found = metal_plugins.discover("jax", prefer=os.environ.get(PREFER_ENV) or None)
+        if found.chosen is None:
+            raise BackendUnavailable(f"no JAX Metal plugin can run here: {found.why_not()}")
+        # Read by the plugin when JAX initialises it, so before the first jax.devices().
+        os.environ.update(found.environment(self.allow_tf32))
+        jax = _jax()
+        jax.config.update("jax_platforms", found.platform)
+        try:
+            devices = jax.devices(found.platform)
+        except (RuntimeError, AssertionError) as exc:
+            raise BackendUnavailable(f"{found.chosen.describe()} is installed but JAX could not start it: {exc}") from None
+        self._device, self._metal, self._metal_others = devices[0], found.chosen, found.why_not()
+        return "metal"
 
     def device_info(self) -> DeviceInfo:
         name = self._device.device_kind if self.device != "cpu" else cpu_model_name()
-        return DeviceInfo(self.name, self.framework, self.device, name, {"platform": self._device.platform})
+        extra = {"platform": self._device.platform}
+        if self._metal is not None:
+            extra["metal_plugin"] = f"{self._metal.plugin.distribution} {self._metal.version}"
+            extra["metal_plugins_not_used"] = self._metal_others
+        return DeviceInfo(self.name, self.framework, self.device, name, extra)
 
     def apply_precision_policy(self) -> dict[str, Any]:
         jax = _jax()
@@ -125,9 +146,7 @@ class JaxAdapter(Adapter):
         return {"jax_default_matmul_precision": precision}
 
     def supports_dtype(self, dtype: str) -> str | None:
-        if self.device == "metal" and dtype == "bf16":
-            return "jax-metal 0.1.1 does not document bfloat16 support"
-        return None
+        return self._metal.plugin.unsupported_dtypes.get(dtype) if self._metal is not None else None
 
     def native_dtype(self, dtype: str):
         import jax.numpy as jnp
@@ -172,3 +191,6 @@ class JaxAdapter(Adapter):
 
     def is_oom(self, exc: BaseException) -> bool:
         return super().is_oom(exc) or "RESOURCE_EXHAUSTED" in str(exc)
+
+    def unsupported_reason(self, exc: BaseException) -> str | None:
+        return metal_plugins.unsupported_reason(exc, self._metal)

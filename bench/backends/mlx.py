@@ -1,7 +1,11 @@
 """MLX adapter: ``mlx:cpu``, ``mlx:gpu`` (Metal on Apple silicon, CUDA with mlx[cuda]).
 
-MLX is lazy: nothing runs until evaluated, so ``materialize`` evaluates every call's output
-(mlx ``benchmarks/python/time_utils.py`` does the same). TF32: ``MLX_ENABLE_TF32`` defaults to 1
+MLX is lazy: nothing runs until evaluated. ``materialize`` issues each call's work with
+``mx.async_eval`` and returns; the timed block waits once at its end (``synchronize``), as the other
+adapters do. ``mx.eval`` would wait for every call (``eval_impl(...).wait()`` vs ``async_eval``
+without it, mlx ``mlx/transforms.cpp``), adding a GPU round trip per call that the other frameworks
+pay once per block. ``SILICONBENCH_MLX_EVAL_EACH_CALL=1`` keeps the per-call wait as a labelled
+latency mode (``device_info().extra["materialize"]``). TF32: ``MLX_ENABLE_TF32`` defaults to 1
 (mlx ``docs/src/usage/precision.rst``) and is read at import, so the worker sets it before
 importing MLX; ``apply_precision_policy`` reports what MLX saw.
 
@@ -20,6 +24,8 @@ import numpy as np
 
 from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
 from bench.backends.host import cpu_model_name
+
+EVAL_EACH_CALL_ENV = "SILICONBENCH_MLX_EVAL_EACH_CALL"
 
 
 def _mx():
@@ -97,6 +103,7 @@ class MlxAdapter(Adapter):
             name = cpu_model_name()
         extra = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in info.items()}
         extra["gpu_kind"] = self.accelerator or "none"
+        extra["materialize"] = "mx.eval per call (latency mode)" if self.eval_each_call else "mx.async_eval per call, one wait per block"
         return DeviceInfo(self.name, self.framework, self.device, name, extra)
 
     def apply_precision_policy(self) -> dict[str, Any]:
@@ -129,8 +136,13 @@ class MlxAdapter(Adapter):
     def compile(self, fn: Callable, **options: Any) -> Callable:
         return _mx().compile(fn, **options)
 
+    @property
+    def eval_each_call(self) -> bool:
+        return os.environ.get(EVAL_EACH_CALL_ENV) == "1"
+
     def materialize(self, out: Any) -> None:
-        _mx().eval(out)
+        mx = _mx()
+        (mx.eval if self.eval_each_call else mx.async_eval)(out)
 
     def synchronize(self, out: Any = None) -> None:
         mx = _mx()

@@ -1,20 +1,26 @@
-"""TensorFlow adapter: ``tensorflow:cpu``, ``tensorflow:gpu`` (the Metal plugin or CUDA).
+"""TensorFlow adapter: ``tensorflow:cpu``, ``tensorflow:gpu`` (a Metal plugin on a Mac, else CUDA).
 
-Apple-only: tensorflow-metal 1.2.0 registers a PluggableDevice that TF lists as ``GPU``
-(tensorflow issue #84167; log "physical PluggableDevice (device: 0, name: METAL ...)"). It loads
-only with TF 2.18-2.19 on Python <= 3.12 (tensorflow PR #126360). XLA has no METAL compiler, so
-``jit_compile=True`` fails there (NVlabs/sionna#78): ``compile`` never asks for XLA on Metal.
+Apple-only: TensorFlow loads a PluggableDevice from ``site-packages/tensorflow-plugins`` at import;
+both Metal plugins (tensorflow-metal-plugin for TF 2.21, legacy tensorflow-metal for TF 2.18-2.19)
+list the Apple GPU as ``GPU``. ``metal_plugins.discover("tensorflow")`` says which one is installed
+and usable, or why none is, before TF is imported (a mismatched tensorflow-metal makes
+``import tensorflow`` itself fail). On Metal, soft placement is turned off so an op without a Metal
+kernel raises (``unsupported``, with TF's message) instead of running on the CPU, and
+``jit_compile=True`` is dropped: XLA has no METAL compiler (NVlabs/sionna#78). Sources and what was
+verified where: docs/apple-silicon.md.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from bench import threads as thread_policy
+from bench.backends import metal_plugins
 from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
 from bench.backends.host import cpu_model_name
 
@@ -24,17 +30,16 @@ def _tf():
     try:
         import tensorflow as tf
     except Exception as exc:
-        raise BackendUnavailable(f"tensorflow is not importable: {exc}") from exc
+        why = f"tensorflow is not importable: {exc}"
+        if platform.system() == "Darwin":  # tensorflow-metal built for another TF breaks the import itself
+            found = _metal()
+            why += f" (Metal plugin: {found.chosen.describe() if found.chosen else found.why_not()})"
+        raise BackendUnavailable(why) from exc
     return tf
 
 
-def _metal_plugin_version() -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version("tensorflow-metal")
-    except Exception:
-        return None
+def _metal() -> metal_plugins.Discovery:
+    return metal_plugins.discover("tensorflow")
 
 
 class TensorflowAdapter(Adapter):
@@ -92,12 +97,15 @@ class TensorflowAdapter(Adapter):
             out["keras"] = keras.__version__
         except Exception:
             pass
-        metal = _metal_plugin_version()
-        if metal:
-            out["tensorflow-metal"] = metal
+        out.update(_metal().versions())
         return out
 
+    _metal_status: metal_plugins.PluginStatus | None = None
+
     def resolve_device(self, device: str) -> str:
+        found = _metal() if device == "gpu" and platform.system() == "Darwin" else None
+        if found is not None and found.chosen is None:
+            raise BackendUnavailable(f"no TensorFlow Metal plugin can run here: {found.why_not()}")
         tf = _tf()
         gpus = tf.config.list_physical_devices("GPU")
         if device == "cpu":
@@ -106,18 +114,22 @@ class TensorflowAdapter(Adapter):
             self._tf_device = "/CPU:0"
             return "cpu"
         if not gpus:
-            plugin = _metal_plugin_version()
-            why = f"tensorflow-metal {plugin} is installed but TF lists no GPU" if plugin else "TF lists no GPU (no CUDA build or Metal plugin)"
-            raise BackendUnavailable(why)
+            # tensorflow-metal-plugin offers no GPU when built for another TF minor, or with TF_DISABLE_METAL=1
+            if found is not None and found.chosen is not None:
+                raise BackendUnavailable(f"{found.chosen.describe()} is installed but TF lists no GPU (see its message on stderr)")
+            raise BackendUnavailable("TF lists no GPU (no CUDA build or Metal plugin)")
         self._tf_device = "/GPU:0"
         self._gpu = gpus[0]
+        if found is not None:
+            self._metal_status, self._metal_others = found.chosen, found.why_not()
+            tf.config.set_soft_device_placement(False)  # a missing Metal kernel raises instead of running on the CPU
         return "gpu"
 
     @property
     def accelerator(self) -> str | None:
         if self.device != "gpu":
             return None
-        return "metal" if _metal_plugin_version() is not None else "cuda"
+        return "metal" if self._metal_status is not None else "cuda"
 
     def device_info(self) -> DeviceInfo:
         tf = _tf()
@@ -125,6 +137,9 @@ class TensorflowAdapter(Adapter):
             details = tf.config.experimental.get_device_details(self._gpu)
             name = details.get("device_name") or ("Apple GPU (Metal)" if self.accelerator == "metal" else "GPU")
             extra = {"kind": self.accelerator, **{k: str(v) for k, v in details.items()}}
+            if self._metal_status is not None:
+                extra["metal_plugin"] = f"{self._metal_status.plugin.distribution} {self._metal_status.version}"
+                extra["metal_plugins_not_used"] = self._metal_others
         else:
             name, extra = cpu_model_name(), {}
         extra["onednn"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
@@ -135,6 +150,9 @@ class TensorflowAdapter(Adapter):
         # TF32 is on by default in TF (enable_tensor_float_32_execution docstring).
         tf.config.experimental.enable_tensor_float_32_execution(self.allow_tf32)
         return {"tensor_float_32_execution": tf.config.experimental.tensor_float_32_execution_enabled()}
+
+    def supports_dtype(self, dtype: str) -> str | None:
+        return self._metal_status.plugin.unsupported_dtypes.get(dtype) if self._metal_status is not None else None
 
     def native_dtype(self, dtype: str):
         tf = _tf()
@@ -198,3 +216,6 @@ class TensorflowAdapter(Adapter):
     def is_oom(self, exc: BaseException) -> bool:
         tf = _tf()
         return isinstance(exc, tf.errors.ResourceExhaustedError) or super().is_oom(exc)
+
+    def unsupported_reason(self, exc: BaseException) -> str | None:
+        return metal_plugins.unsupported_reason(exc, self._metal_status)

@@ -2,8 +2,10 @@
 
 Apple-only calls and their sources (docs/apple-silicon.md lists what was verified where):
 - ``torch.backends.mps.is_available()`` / ``is_built()``: pytorch docs ``notes/mps.md``.
-- ``torch.mps.synchronize()``, ``torch.mps.current_allocated_memory()``,
-  ``torch.mps.driver_allocated_memory()``: ``torch/mps/__init__.py``.
+- ``torch.mps.synchronize()``, ``torch.mps.driver_allocated_memory()``: ``torch/mps/__init__.py``.
+- Peak memory on MPS: ``torch.accelerator.reset_peak_memory_stats()`` / ``memory_stats()
+  ["allocated_bytes.all.peak"]`` (``torch/accelerator/memory.py``), backed by the MPS allocator's
+  ``getDeviceStats`` since torch 2.13 (``aten/src/ATen/mps/MPSAllocator.mm``, pytorch PR #186748).
 - ``torch.mps.event.Event(enable_timing=True)``, ``record()``, ``elapsed_time()`` (ms):
   ``torch/mps/event.py``.
 MPS has no float64 (``notes/mps.md``): inputs arrive as float32 and are cast on device.
@@ -22,6 +24,13 @@ from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo, Timer
 from bench.backends.host import cpu_model_name
 
 _DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+_MPS_PEAK_SINCE = (2, 13)  # first release whose MPS allocator backs torch.accelerator's memory stats
+
+
+def _mps_peak_supported(torch) -> bool:
+    from packaging.version import Version
+
+    return Version(torch.__version__).release[:2] >= _MPS_PEAK_SINCE and hasattr(torch, "accelerator")
 
 
 def _torch():
@@ -81,6 +90,12 @@ class TorchAdapter(Adapter):
     @property
     def accelerator(self) -> str | None:
         return None if self.device == "cpu" else self.device
+
+    def device_uuid(self) -> str | None:
+        if self.device != "cuda":
+            return None
+        uuid = getattr(_torch().cuda.get_device_properties(0), "uuid", None)
+        return None if uuid is None else (str(uuid) if str(uuid).startswith("GPU-") else f"GPU-{uuid}")
 
     @classmethod
     def profiler_module(cls, device: str) -> str:
@@ -178,22 +193,51 @@ class TorchAdapter(Adapter):
             kind = "mps_event"
         else:
             return None
-        start, end = make(), make()
+        # Fresh events per block: an MPS event's time is a host-clock read in a listener callback,
+        # and elapsed_time waits only for the end event's callback (aten/src/ATen/mps/MPSEvent.mm up
+        # to torch 2.14), so a reused start event can still hold the previous block's time.
+        events: dict[str, Any] = {}
+
+        def start() -> None:
+            events["start"], events["end"] = make(), make()
+            events["start"].record()
+
         # elapsed_time is in milliseconds for both CUDA and MPS events.
-        return Timer(kind, start.record, end.record, lambda: start.elapsed_time(end) / 1e3)
+        return Timer(kind, start, lambda: events["end"].record(), lambda: events["start"].elapsed_time(events["end"]) / 1e3)
 
     def reset_peak_memory(self) -> None:
         torch = _torch()
         if self.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
+        elif self.device == "mps" and _mps_peak_supported(torch):
+            try:
+                torch.accelerator.reset_peak_memory_stats()
+            except RuntimeError:  # allocator not a DeviceAllocator: peak_memory falls back, labelled
+                pass
 
     def peak_memory(self) -> dict[str, Any] | None:
         torch = _torch()
         if self.device == "cuda":
             return {"peak_bytes": int(torch.cuda.max_memory_allocated()), "source": "torch.cuda.max_memory_allocated"}
         if self.device == "mps":
-            # MPS has no peak counter: report what the driver holds after the case.
-            return {"peak_bytes": int(torch.mps.driver_allocated_memory()), "source": "torch.mps.driver_allocated_memory (after case)"}
+            stats = {}
+            if _mps_peak_supported(torch):
+                try:
+                    stats = torch.accelerator.memory_stats()
+                except RuntimeError:
+                    stats = {}
+            if "allocated_bytes.all.peak" in stats:
+                return {
+                    "peak_bytes": int(stats["allocated_bytes.all.peak"]),
+                    "source": "torch.accelerator.max_memory_allocated (MPS allocator peak since reset)",
+                }
+            # Older torch has no MPS peak: the driver's total (allocator cache and MPSGraph included) is
+            # not a peak and not comparable with CUDA's, so it never goes in peak_bytes.
+            return {
+                "peak_bytes": None,
+                "driver_total_bytes": int(torch.mps.driver_allocated_memory()),
+                "source": f"torch.mps.driver_allocated_memory after the case: driver total, not a peak (torch {torch.__version__})",
+            }
         return None
 
     def is_oom(self, exc: BaseException) -> bool:

@@ -34,6 +34,7 @@ from bench.compare.rounds import RoundRunner, same_interpreter
 from bench.errors import UsageError
 from bench.results.store import new_run_id
 from bench.runner.orchestrator import RunOptions
+from bench.text import markup, plain
 
 NAME = "ab"
 HELP = "A/B gate: run two environments interleaved in rounds of fresh processes, decide per case, confirm regressions"
@@ -84,14 +85,14 @@ def run(args) -> int:
         out_dir,
         header,
         seed=args.seed,
-        on_event=lambda msg: console.print(msg, markup=False),
+        on_event=lambda msg: console.print(plain(msg), markup=False),
         arm_env=arm_env,
     )
     labels = (f"A: {args.a}" + (f" ({args.a_root})" if args.a_root else ""), f"B: {args.b}" + (f" ({args.b_root})" if args.b_root else ""))
     try:
         outcome = run_ab(runner, work, AbSettings(stages, confirm=not args.no_confirm, **settings), labels=labels)
     except KeyboardInterrupt:
-        console.print(f"interrupted; raw rounds so far are in {out_dir}")
+        console.print(markup(f"interrupted; raw rounds so far are in {out_dir}"))
         return 130
     print_comparison(outcome.comparison, args.format)
     return 1 if outcome.comparison.failed() else 0

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from bench.commands import values
 from bench.commands.common import add_thread_arguments, resolve_interpreter, thread_options
 from bench.commands.gate_args import (
     add_decision_arguments,
@@ -31,6 +31,7 @@ from bench.compare.calibration import (
     CalibrationResult,
     CalibrationSettings,
     collect_pool,
+    pool_of,
     simulate,
 )
 from bench.compare.decision import parse_threshold
@@ -40,20 +41,22 @@ from bench.errors import UsageError
 from bench.results import read_runs
 from bench.results.store import new_run_id
 from bench.runner.orchestrator import RunOptions
+from bench.text import markup, plain
 
 NAME = "calibrate"
 HELP = "measure the gate on this machine: A/A false-alarm rate and detection rate of an injected slowdown"
 
 TARGET_FALSE_ALARM = 0.01  # of suite runs
 TARGET_DETECTION = 0.95  # of injected +10 % slowdowns
+TARGET_INTERVAL_MISSES = 0.02  # of A/A case decisions whose 99 % interval excludes 1 (1 % if the interval is honest)
 
 
 def add_arguments(parser) -> None:
     add_selection_arguments(parser, "quick")
     parser.add_argument("--interpreter", default=sys.executable, help="interpreter of both arms: a path or tox:ENV (default: this one)")
-    parser.add_argument("--pool-rounds", type=int, default=40, help="A/A rounds to measure (default 40)")
+    parser.add_argument("--pool-rounds", type=values.positive_int, default=40, help="A/A rounds to measure (default 40)")
     parser.add_argument("--stages", default="5,10", help="round pairs after which the simulated gate decides (default 5,10)")
-    parser.add_argument("--trials", type=int, default=200, help="simulated suite runs (default 200)")
+    parser.add_argument("--trials", type=values.positive_int, default=200, help="simulated suite runs (default 200)")
     parser.add_argument(
         "--inject-slowdown", default="10%", metavar="PCT", help="slowdown injected into the candidate's samples to measure detection (default 10%%)"
     )
@@ -82,12 +85,12 @@ def _stored_pool(folder: str) -> tuple[dict, dict, Path]:
     if not path.is_dir():
         raise UsageError(f"--from-pool {folder}: no {POOL_PHASE}/{POOL_ARM}/ folder of rounds in it")
     runs = read_runs(path)
-    pool, excluded = {}, {}
-    for cid, side in collect(runs).items():
-        if side.status == "ok" and len(side.rounds) == len(runs):
-            pool[cid] = side.rounds
-        else:
-            excluded[cid] = f"{side.status}: {side.reason}"
+    complete = [r for r in runs if r.status == "complete"]  # a round cut short (Ctrl-C, a time limit) is left out
+    if not complete:
+        raise UsageError(f"--from-pool {folder}: none of its {len(runs)} round(s) finished")
+    pool, excluded = pool_of(collect(complete), len(complete))
+    if len(complete) < len(runs):
+        excluded["(rounds)"] = f"{len(runs) - len(complete)} unfinished round(s) ignored; replaying the {len(complete)} complete one(s)"
     return pool, excluded, Path(folder)
 
 
@@ -102,7 +105,7 @@ def _measured_pool(args, console: Console) -> tuple[dict, dict, Path]:
         out,
         header,
         args.seed,
-        on_event=lambda msg: console.print(msg, markup=False),
+        on_event=lambda msg: console.print(plain(msg), markup=False),
     )
     pool, excluded = collect_pool(runner, work, args.pool_rounds)
     return pool, excluded, out
@@ -119,7 +122,7 @@ def _table(result: CalibrationResult) -> Table:
         table.add_column(column, justify="left" if column == "case" else "right", overflow="fold")
     for c in result.cases:
         table.add_row(
-            escape(c.case_id),
+            markup(c.case_id),
             f"{c.sigma_round * 100:.2f}%",
             str(c.rounds_for_budget),
             f"{c.false_alarm_first.value * 100:.1f}%",
@@ -138,6 +141,9 @@ def _summary(result: CalibrationResult) -> list[str]:
         f"  (before confirmation: {result.suite_false_alarm_first.describe()}; per case: {result.case_false_alarm.describe()})",
         f"injected +{result.settings.slowdown * 100:g}% slowdowns caught: {det.describe()}  target >= {TARGET_DETECTION * 100:g}%: "
         + ("met" if det.value >= TARGET_DETECTION else "NOT met"),
+        f"A/A decisions whose {result.settings.confidence * 100:g}% interval excluded no change: {result.interval_misses.describe()}  "
+        f"target <= {TARGET_INTERVAL_MISSES * 100:g}%: " + ("met" if result.interval_misses.value <= TARGET_INTERVAL_MISSES else "NOT met"),
+        f"pool: {result.pool_rounds} complete rounds",
     ] + [f"excluded {cid}: {why}" for cid, why in sorted(result.excluded.items())]
 
 
@@ -160,6 +166,7 @@ def to_dict(result: CalibrationResult, pool_dir: Path) -> dict:
         "suite_false_alarm_first": result.suite_false_alarm_first.to_dict(),
         "case_false_alarm": result.case_false_alarm.to_dict(),
         "detection": result.detection.to_dict(),
+        "interval_misses": result.interval_misses.to_dict(),
         "cases": [
             {
                 "case_id": c.case_id,
@@ -169,6 +176,7 @@ def to_dict(result: CalibrationResult, pool_dir: Path) -> dict:
                 "false_alarm": c.false_alarm.to_dict(),
                 "detection_first": c.detection_first.to_dict(),
                 "detection": c.detection.to_dict(),
+                "interval_misses": c.interval_misses.to_dict(),
             }
             for c in result.cases
         ],
@@ -192,7 +200,7 @@ def run(args) -> int:
         out = Console(width=max(Console().width, 140))
         out.print(_table(result))
         for line in _summary(result):
-            out.print(line, markup=False)
-        out.print(f"pool: {pool_dir} (re-simulate with --from-pool {pool_dir})", markup=False)
+            out.print(plain(line), markup=False)
+        out.print(plain(f"pool: {pool_dir} (re-simulate with --from-pool {pool_dir})"), markup=False)
     met = result.suite_false_alarm.value <= TARGET_FALSE_ALARM and result.detection.value >= TARGET_DETECTION
     return 1 if args.check and not met else 0

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bench import suite as suites
 from bench import threads as thread_policy
 from bench.backends import BackendName, frameworks, parse_backend
+from bench.commands import values
 from bench.errors import UsageError
+
+if TYPE_CHECKING:
+    from bench.runner.orchestrator import RunOptions
 
 
 def parse_backends(values: list[str] | None) -> list[BackendName] | None:
@@ -107,4 +113,51 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="testing only: remove device synchronisation from timing, to show that the sync canary catches it",
     )
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
+    parser.add_argument("--timeout", type=values.seconds, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
+    parser.add_argument(
+        "--energy", action="store_true", help="also measure energy over the timed blocks: joules per call and per unit, mean watts (docs/energy.md)"
+    )
+    parser.add_argument(
+        "--cooldown",
+        type=values.non_negative_seconds,
+        default=0.0,
+        metavar="S",
+        help="before each case, wait at most S seconds for the thermal state to return to the run's start (default 0)",
+    )
+
+
+def runtime_options(args: argparse.Namespace) -> RunOptions:
+    """The RunOptions of the runtime arguments (add_runtime_arguments), validated."""
+    from bench.runner.orchestrator import RunOptions
+
+    return RunOptions(
+        allow_tf32=args.allow_tf32,
+        case_timeout_s=args.timeout,
+        pythons=parse_pythons(args.python),
+        unsafe_no_sync=args.unsafe_no_sync,
+        energy=args.energy,
+        cooldown_s=args.cooldown,
+        **thread_options(args),
+    )
+
+
+def add_max_cases_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-cases",
+        type=values.positive_int,
+        default=suites.MAX_CASES,
+        metavar="N",
+        help=f"refuse a suite whose grids expand to more than N cases (default {suites.MAX_CASES:,})",
+    )
+
+
+def check_selection(suite: suites.Suite, backends: list[BackendName] | None, selected: list[str] | None) -> None:
+    """UsageError when --backend/--workload leave nothing to run: an empty run is a mistake, not a result."""
+    from bench.runner.run import plan
+
+    if plan(suite, backends, selected):
+        return
+    if selected:
+        present = sorted({c.workload for c in suite.cases})
+        raise UsageError(f"--workload: {suite.path} has no case of {', '.join(selected)} (its workloads: {', '.join(present)})")
+    raise UsageError(f"{suite.path}: no backend to run (the suite lists none and no --backend was given)")

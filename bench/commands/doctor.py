@@ -5,12 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from bench.backends import BackendName, adapter_classes, plugin_errors
-from bench.commands.common import add_runtime_arguments, parse_pythons, thread_options
-from bench.runner.orchestrator import Orchestrator, RunOptions
+from bench.commands.common import add_runtime_arguments, runtime_options
+from bench.runner.orchestrator import Orchestrator
+from bench.text import markup as escape
 from bench.timing import TimingConfig
 
 NAME = "doctor"
@@ -27,7 +27,7 @@ def probed_backends() -> list[BackendName]:
 
 
 def run(args) -> int:
-    options = RunOptions(allow_tf32=args.allow_tf32, pythons=parse_pythons(args.python), **thread_options(args))
+    options = runtime_options(args)
     orchestrator = Orchestrator(options, TimingConfig())
     table = Table(title="siliconbench doctor")
     for column in ("backend", "status", "device", "versions / reason"):
@@ -39,12 +39,12 @@ def run(args) -> int:
     for backend, hello in zip(backends, hellos):
         if hello.get("available"):
             versions = ", ".join(f"{k} {v}" for k, v in (hello.get("versions") or {}).items())
-            table.add_row(
-                escape(backend.name),
-                "[green]available[/]",
-                escape(hello["device"]["device_name"]),
-                escape(f"{versions} (python {hello.get('python')})"),
-            )
+            detail = f"{versions} (python {hello.get('python')})"
+            # jax:metal / tensorflow:gpu on a Mac: the plugins the worker looked for and did not use, and why
+            not_used = (hello["device"].get("extra") or {}).get("metal_plugins_not_used")
+            if not_used:
+                detail += f"; Metal plugins not used: {not_used}"
+            table.add_row(escape(backend.name), "[green]available[/]", escape(hello["device"]["device_name"]), escape(detail))
         else:
             reason = hello.get("reason", "unknown")
             cls = classes[backend.framework]

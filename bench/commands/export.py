@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.results import read_runs
+from bench.text import encodable, plain
 
 NAME = "export"
 HELP = "export a run file in another tool's format (pytest-benchmark JSON)"
@@ -32,9 +33,9 @@ def run(args) -> int:
         raise UsageError("--format pytest-benchmark: the pytest-benchmark package is not installed (pip install pytest-benchmark)") from None
     text = json.dumps(document, indent=2)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_text(encodable(text), encoding="utf-8")
     else:
         print(text)
     for case in left_out:
-        print(f"left out (status {case.status}, no timing): {case.case_id}", file=sys.stderr)
+        print(plain(f"left out (status {case.status}, no timing): {case.case_id}"), file=sys.stderr)
     return 0

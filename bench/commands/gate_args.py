@@ -7,7 +7,8 @@ import argparse
 from rich.console import Console
 
 from bench import suite as suites
-from bench.commands.common import parse_backends, thread_options
+from bench.commands import values
+from bench.commands.common import add_max_cases_argument, parse_backends, thread_options
 from bench.commands.run import validate_workloads
 from bench.compare.bootstrap import DEFAULT_RESAMPLES
 from bench.compare.comparison import Comparison
@@ -23,15 +24,16 @@ def add_selection_arguments(parser: argparse.ArgumentParser, default_suite: str,
     parser.add_argument("--suite", default=default_suite, help=f"suite name (suites/NAME.toml) or TOML path (default: {default_suite})")
     parser.add_argument("--backend", action="append", metavar="B", help="backend(s) to run, e.g. torch:cpu (default: the suite's)")
     parser.add_argument("--workload", action="append", metavar="W", help="workload(s) to run (default: all in the suite)")
+    add_max_cases_argument(parser)
     if timeout:  # commands using add_runtime_arguments have it already
-        parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
+        parser.add_argument("--timeout", type=values.seconds, default=300.0, metavar="S", help="per-case timeout in seconds (default 300)")
 
 
 def selected_work(args: argparse.Namespace):
     """(suite, {backend: [cases]}) chosen by --suite/--backend/--workload; UsageError when nothing matches."""
     from bench.runner.run import plan
 
-    suite = suites.load(args.suite)
+    suite = suites.load(args.suite, args.max_cases)
     work = dict(plan(suite, parse_backends(args.backend), validate_workloads(args.workload)))
     if not work:
         raise UsageError(f"{suite.path}: no cases match the chosen --backend/--workload")
@@ -51,9 +53,11 @@ def rounds_header(suite, work, args: argparse.Namespace, **extra) -> dict:
 
 def add_decision_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", default="5%", help="practical-significance margin on the ratio of medians (default 5%%)")
-    parser.add_argument("--confidence", type=float, default=0.99, help="confidence of the bootstrap CI (default 0.99)")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help=f"bootstrap resamples (default {DEFAULT_RESAMPLES})")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed, for reproducible CIs (default 0)")
+    parser.add_argument("--confidence", type=values.number(ge=0.5, lt=1.0), default=0.99, help="confidence of the bootstrap CI (default 0.99)")
+    parser.add_argument(
+        "--resamples", type=values.integer(ge=100), default=DEFAULT_RESAMPLES, help=f"bootstrap resamples (default {DEFAULT_RESAMPLES})"
+    )
+    parser.add_argument("--seed", type=values.count, default=0, help="bootstrap seed, for reproducible CIs (default 0)")
 
 
 def add_format_argument(parser: argparse.ArgumentParser) -> None:

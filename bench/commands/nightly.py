@@ -12,7 +12,8 @@ from pathlib import Path
 from rich.console import Console
 
 from bench import suite as suites
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons, thread_options
+from bench.commands import values
+from bench.commands.common import add_runtime_arguments, check_selection, parse_backends, runtime_options
 from bench.commands.gate_args import (
     add_decision_arguments,
     add_format_argument,
@@ -26,7 +27,7 @@ from bench.compare.history import history_runs, machine_folder
 from bench.compare.nightly import run_nightly
 from bench.compare.report_hook import regenerate
 from bench.errors import UsageError
-from bench.runner.orchestrator import RunOptions
+from bench.text import markup, plain
 
 NAME = "nightly"
 HELP = "nightly run: store in this machine's history, compare with its rolling baseline, confirm and alert"
@@ -36,8 +37,10 @@ def add_arguments(parser) -> None:
     add_selection_arguments(parser, "nightly", timeout=False)
     parser.add_argument("--results", default="results", help="results folder; history goes to RESULTS/history/<machine_id>/ (default results)")
     parser.add_argument("--reports", default="reports", help="folder for the comparison and the report (default reports)")
-    parser.add_argument("--baseline-runs", type=int, default=5, help="rolling baseline: the last N runs with the same context (default 5)")
-    parser.add_argument("--confirm-rounds", type=int, default=5, help="fresh rounds to confirm a flagged regression; 0 disables (default 5)")
+    parser.add_argument(
+        "--baseline-runs", type=values.positive_int, default=5, help="rolling baseline: the last N runs with the same context (default 5)"
+    )
+    parser.add_argument("--confirm-rounds", type=values.count, default=5, help="fresh rounds to confirm a flagged regression; 0 disables (default 5)")
     add_decision_arguments(parser)
     add_format_argument(parser)
     add_runtime_arguments(parser)
@@ -47,8 +50,10 @@ def run(args) -> int:
     settings = decision_settings(args)
     if args.baseline_runs < 1 or args.confirm_rounds < 0:
         raise UsageError("--baseline-runs must be >= 1 and --confirm-rounds >= 0")
-    suite = suites.load(args.suite)
-    options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), **thread_options(args))
+    suite = suites.load(args.suite, args.max_cases)
+    backends, selected = parse_backends(args.backend), validate_workloads(args.workload)
+    check_selection(suite, backends, selected)
+    options = runtime_options(args)
     console = Console(stderr=True)
     outcome = run_nightly(
         suite,
@@ -57,12 +62,12 @@ def run(args) -> int:
         settings,
         args.baseline_runs,
         args.confirm_rounds,
-        parse_backends(args.backend),
-        validate_workloads(args.workload),
-        on_record=lambda rec: console.print(f"{rec.status:>11}  {rec.case_id}", markup=False),
-        on_event=lambda msg: console.print(msg, markup=False),
+        backends,
+        selected,
+        on_record=lambda rec: console.print(plain(f"{rec.status:>11}  {rec.case_id}"), markup=False),
+        on_event=lambda msg: console.print(plain(msg), markup=False),
     )
-    console.print(f"run: {outcome.run_path}")
+    console.print(markup(f"run: {outcome.run_path}"))
     if outcome.comparison is None:
         console.print(f"run {outcome.status}: not compared")
         return 130
@@ -76,10 +81,10 @@ def run(args) -> int:
     runs = [Path(r.path) for r in history_runs(machine_folder(args.results, folder.name)) if r.path]
     _done, message = regenerate(runs, reports / "index.html")
     print_comparison(comparison, args.format)
-    console.print(message)
+    console.print(markup(message))
     if outcome.confirm_dir:
-        console.print(f"confirmation rounds: {outcome.confirm_dir}")
+        console.print(markup(f"confirmation rounds: {outcome.confirm_dir}"))
     for line in outcome.alerts:
-        console.print(f"ALERT {line}", markup=False)
+        console.print(plain(f"ALERT {line}"), markup=False)
     console.print(f"{len(outcome.alerts)} alert(s); baseline: {outcome.baseline_runs} earlier run(s)")
     return 1 if comparison.failed() else 0

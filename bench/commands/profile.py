@@ -11,20 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from bench import suite as suites
 from bench import workloads
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons, thread_options
+from bench.commands import values
+from bench.commands.common import add_max_cases_argument, add_runtime_arguments, parse_backends, runtime_options
 from bench.commands.run import validate_workloads
 from bench.errors import UsageError
 from bench.profile.launch import ProfileOptions
 from bench.profile.session import profile_run
 from bench.profile.summary import ProfileSummary
-from bench.runner.orchestrator import RunOptions
 from bench.runner.run import execute
 from bench.summary import format_seconds
+from bench.text import markup as escape
+from bench.text import plain
 from bench.workloads.base import Case
 
 NAME = "profile"
@@ -39,7 +40,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--case", metavar="FILTER", help="only cases whose label contains FILTER (e.g. fp32/eager)")
     parser.add_argument("--suite", default="quick", help="suite whose cases of W are profiled (default: quick)")
     parser.add_argument("--out", default="results", help="folder for the run file and its profile artifacts (default: results)")
-    parser.add_argument("--calls", type=int, metavar="N", help="profiled calls per case (default: enough for ~0.3 s, at most 200)")
+    parser.add_argument("--calls", type=values.positive_int, metavar="N", help="profiled calls per case (default: enough for ~0.3 s, at most 200)")
     parser.add_argument(
         "--xctrace",
         action="store_true",
@@ -48,6 +49,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--metal-capture", action="store_true", help="torch:mps: also write a .gputrace (MTL_CAPTURE_ENABLED=1)")
     parser.add_argument("--mps-mode", default="interval", choices=["interval", "event", "interval,event"], help="torch.mps.profiler signpost mode")
     parser.add_argument("--mps-no-wait", action="store_true", help="torch.mps.profiler without wait_until_completed (ops share command buffers)")
+    add_max_cases_argument(parser)
     add_runtime_arguments(parser)
 
 
@@ -94,7 +96,7 @@ def summary_table(title: str, summary: ProfileSummary, top: int = 8) -> Table:
         share = summary.share(op.total_s)
         table.add_row(
             escape(op.name[:90]),
-            op.device,
+            escape(op.device),
             str(op.count),
             format_seconds(op.total_s),
             format_seconds(op.mean_s),
@@ -102,7 +104,7 @@ def summary_table(title: str, summary: ProfileSummary, top: int = 8) -> Table:
             "[bold red]CPU fallback[/]" if op.fallback else "",
         )
     for copy in summary.copies:
-        table.add_row(f"copy {copy.direction}", "", str(copy.count), format_seconds(copy.total_s), "", "", f"{copy.bytes} bytes")
+        table.add_row(escape(f"copy {copy.direction}"), "", str(copy.count), format_seconds(copy.total_s), "", "", escape(f"{copy.bytes} bytes"))
     return table
 
 
@@ -111,15 +113,15 @@ def run(args) -> int:
     backends = parse_backends([args.backend]) or []
     if len(backends) != 1:
         raise UsageError(f"--backend: profile one backend at a time, got {args.backend!r}")
-    suite = suites.load(args.suite)
+    suite = suites.load(args.suite, args.max_cases)
     cases = select_cases(args.workload, suite, args.case)
     if not cases:
         raise UsageError(f"--case: no case of {args.workload} matches {args.case!r}")
     options = profile_options(args)
-    run_options = RunOptions(allow_tf32=args.allow_tf32, case_timeout_s=args.timeout, pythons=parse_pythons(args.python), **thread_options(args))
+    run_options = runtime_options(args)
     subset = suites.Suite(f"profile-{args.workload}", suite.path, backends, suite.timing, cases, f"cases of {args.workload} for profiling")
     console = Console(stderr=True)
-    console.print(f"benchmarking {len(cases)} case(s) of {args.workload} on {backends[0].name}", markup=False)
+    console.print(plain(f"benchmarking {len(cases)} case(s) of {args.workload} on {backends[0].name}"), markup=False)
     outcome = execute(subset, args.out, run_options, backends, [args.workload])
     out = Console(width=max(Console().width, 120))
 
@@ -127,11 +129,11 @@ def run(args) -> int:
         if summary.status == "ok":
             out.print(summary_table(record.case_id, summary))
         else:
-            out.print(f"{record.case_id}: profile {summary.status}: {summary.reason}", markup=False)
+            out.print(plain(f"{record.case_id}: profile {summary.status}: {summary.reason}"), markup=False)
 
     summaries = profile_run(outcome, run_options, options, on_case=show)
     if not summaries:
         reasons = sorted({f"{c.status}: {c.reason}" for c in outcome.cases})
-        console.print("nothing profiled: no case passed its benchmark; " + "; ".join(reasons), markup=False)
-    console.print(f"results: {outcome.path}; profiles: {Path(outcome.path).parent / (outcome.run_id + '.profile')}", markup=False)
+        console.print(plain("nothing profiled: no case passed its benchmark; " + "; ".join(reasons)), markup=False)
+    console.print(plain(f"results: {outcome.path}; profiles: {Path(outcome.path).parent / (outcome.run_id + '.profile')}"), markup=False)
     return 1 if any(s.status in FAILED for s in summaries.values()) else 0

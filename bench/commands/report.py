@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.text import plain
+
 NAME = "report"
 HELP = "write an HTML report (speedups, achieved vs peak, correctness, failures, spread, trends) of run files or folders"
 DEFAULT_OUT = Path("reports") / "index.html"
@@ -19,5 +21,5 @@ def run(args) -> int:
     from bench.report import build_report  # pandas, matplotlib, Jinja2: only when a report is asked for
 
     path = build_report(args.results, args.output, title=args.title)
-    print(f"report: {path}")
+    print(plain(f"report: {path}"))
     return 0

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from bench import suite as suites
 from bench import workloads
-from bench.commands.common import add_runtime_arguments, parse_backends, parse_pythons, thread_options
+from bench.commands import values
+from bench.commands.common import add_max_cases_argument, add_runtime_arguments, check_selection, parse_backends, runtime_options
 from bench.errors import UsageError
 from bench.results.records import CaseRecord
-from bench.runner.orchestrator import RunOptions
 from bench.runner.run import execute
 from bench.summary import summary_table
+from bench.text import markup
 
 NAME = "run"
 HELP = "run a suite (quick, nightly or a TOML file) and write results/<run_id>.json"
@@ -29,6 +29,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--report", action="store_true", help="also write the HTML report of this run (reports/<run_id>.html, or -o)")
     parser.add_argument("-o", "--report-output", metavar="HTML", help="where --report writes the page (implies --report)")
     parser.add_argument("--profile", action="store_true", help="then profile every ok case in its own process (see `siliconbench profile`)")
+    parser.add_argument(
+        "--rounds",
+        type=values.positive_int,
+        metavar="N",
+        help="measure every case in N fresh worker processes, interleaved (default: the suite's; quick 1, nightly 3)",
+    )
+    add_max_cases_argument(parser)
     add_runtime_arguments(parser)
 
 
@@ -40,16 +47,11 @@ def validate_workloads(names: list[str] | None) -> list[str] | None:
 
 
 def run(args) -> int:
-    suite = suites.load(args.suite)
+    suite = suites.load(args.suite, args.max_cases)
     backends = parse_backends(args.backend)
     selected = validate_workloads(args.workload)
-    options = RunOptions(
-        allow_tf32=args.allow_tf32,
-        case_timeout_s=args.timeout,
-        pythons=parse_pythons(args.python),
-        unsafe_no_sync=args.unsafe_no_sync,
-        **thread_options(args),
-    )
+    check_selection(suite, backends, selected)
+    options = runtime_options(args)
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
     tasks: dict[str, TaskID] = {}
@@ -59,22 +61,23 @@ def run(args) -> int:
 
     def on_record(record: CaseRecord) -> None:
         task = tasks[record.backend.name]
-        progress.update(task, advance=1, description=escape(f"{record.backend.name}: {record.status} {record.case_id.split('@')[0]}"))
+        round_text = f" (round {record.round + 1})" if record.round is not None else ""
+        progress.update(task, advance=1, description=markup(f"{record.backend.name}: {record.status} {record.case_id.split('@')[0]}{round_text}"))
 
     with progress:
-        outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend)
-    Console(width=max(Console().width, 140)).print(summary_table(outcome.cases, title=f"{suite.name}: run {outcome.run_id}"))
+        outcome = execute(suite, args.out, options, backends, selected, on_record=on_record, on_backend=on_backend, rounds=args.rounds)
+    Console(width=max(Console().width, 140)).print(summary_table(outcome.cases, title=markup(f"{suite.name}: run {outcome.run_id}")))
     if args.profile and outcome.status == "complete":
         from bench.profile.launch import ProfileOptions
         from bench.profile.session import profile_run
 
         summaries = profile_run(outcome, options, ProfileOptions(timeout_s=max(args.timeout, 60.0)))
-        console.print(f"profiled {len(summaries)} case(s): {Path(outcome.path).parent / (outcome.run_id + '.profile')}", markup=False)
-    console.print(f"results: {outcome.path}" + (" (interrupted)" if outcome.status != "complete" else ""))
+        console.print(markup(f"profiled {len(summaries)} case(s): {Path(outcome.path).parent / (outcome.run_id + '.profile')}"))
+    console.print(markup(f"results: {outcome.path}" + (" (interrupted)" if outcome.status != "complete" else "")))
     args.run_path = Path(outcome.path)
     if args.report or args.report_output:
         from bench.report import build_report
 
         page = build_report([args.run_path], args.report_output or Path("reports") / f"{outcome.run_id}.html")
-        console.print(f"report: {page}")
+        console.print(markup(f"report: {page}"))
     return 130 if outcome.status == "interrupted" else 0

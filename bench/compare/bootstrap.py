@@ -1,27 +1,32 @@
-"""Ratio of pooled medians (candidate / baseline) with a bootstrap confidence interval.
+"""The ratio of medians (candidate / baseline) with a confidence interval, from whatever evidence there is.
 
-A *round* is the samples of one case from one worker process (one run file, or one round of
-``siliconbench ab``). Samples inside a round are not independent: the noise that matters comes
-from the process, the time slot and the machine (docs/regression-gating.md). So:
+A *round* is the samples of one case from one worker process (one run file, one round of ``run --rounds``
+or of ``siliconbench ab``). Samples inside a round are not independent: the noise that matters comes
+from the process, the time slot and the machine (docs/regression-gating.md). So (``ratio_ci``):
 
-- a side with at least ``MIN_ROUNDS`` rounds is resampled by **whole rounds**;
-- when both sides have the same rounds in the same time slots (``paired=True``, the ``ab``
-  layout), round *i* of both sides is drawn together, so drift common to both cancels;
-- a side with fewer rounds falls back to resampling its pooled samples, which ignores
-  between-process noise: its interval is optimistic and the result says so (``method``).
+- ``paired rounds``: both sides have the same ``MIN_PAIRED_ROUNDS`` or more rounds in the same time slots
+  (the ``ab`` layout): a paired t interval of the log round ratios (bench/compare/intervals.py);
+- ``rounds``: both sides have ``MIN_ROUNDS`` or more rounds: Welch's t interval of the log round medians;
+- ``samples``: otherwise, a percentile bootstrap of the pooled samples. It knows nothing of the noise
+  between processes, so it is optimistic: its decisions are *evidence from samples* (``RatioEstimate.evidence``)
+  and may nominate a case, never fail a gate.
 
 Shapes: a side is a list of 1-D arrays of seconds per call, one array per round (lengths may differ).
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-MIN_ROUNDS = 5  # below this a whole-round bootstrap has too few distinct resamples to mean much
+from bench.compare.intervals import POWER, NoiseFloor, one_sided_p, paired_t, welch_t
+
+MIN_ROUNDS = 3  # rounds per side before an unpaired interval says anything about between-process noise
+MIN_PAIRED_ROUNDS = 5  # paired rounds before a paired interval is used
 DEFAULT_RESAMPLES = 2000
 _MAX_CELLS = 4_000_000  # resamples x pooled samples per batch, to bound memory
 
@@ -37,7 +42,21 @@ class RatioEstimate:
     high: float
     confidence: float
     rounds: tuple[int, int]  # (baseline, candidate)
-    method: str  # "paired rounds", "rounds", "samples" or "rounds/samples" (baseline/candidate)
+    method: str  # "paired rounds", "rounds" or "samples"
+    mde: float | None = None  # smallest relative change this design detects with 80 % power (0.1 = 10 %)
+    se_log: float | None = None  # standard error of the log ratio (rounds only)
+    df: float | None = None  # its degrees of freedom
+
+    def p_value(self) -> float | None:
+        """One-sided p of "no change" against the direction of the estimate (rounds only)."""
+        if self.se_log is None or self.df is None:
+            return None
+        return one_sided_p(math.log(self.ratio), self.se_log, self.df)
+
+    @property
+    def evidence(self) -> str:
+        """``rounds`` when the interval covers between-process noise, else ``samples`` (within one process)."""
+        return "samples" if self.method == "samples" else "rounds"
 
     @property
     def log_halfwidth(self) -> float:
@@ -57,6 +76,8 @@ class RatioEstimate:
             "confidence": self.confidence,
             "rounds": list(self.rounds),
             "method": self.method,
+            "evidence": self.evidence,
+            "mde": self.mde,
         }
 
 
@@ -114,36 +135,53 @@ def ratio_ci(
     n_resamples: int = DEFAULT_RESAMPLES,
     rng: np.random.Generator | None = None,
     paired: bool = False,
+    floor: NoiseFloor | None = None,
 ) -> RatioEstimate:
-    """Percentile bootstrap CI of median(candidate) / median(baseline).
+    """median(candidate) / median(baseline) with its ``confidence`` interval, by the best method the rounds allow.
 
-    ``paired`` requires the same number of rounds on both sides, round i of each taken in the same
-    time slot; it applies only when there are at least ``MIN_ROUNDS`` of them.
+    ``floor``: the backend's pooled between-round noise, the least standard error an unpaired interval uses.
+
+    ``paired`` requires the same number of rounds on both sides, round i of each taken in the same time
+    slot. The estimate is the ratio of pooled medians for samples, the geometric mean of the round ratios
+    for rounds (what the t interval is centred on).
     """
     if not baseline or not candidate or any(len(r) == 0 for r in (*baseline, *candidate)):
         raise ValueError("ratio_ci: every round needs at least one sample")
     if not 0 < confidence < 1:
         raise ValueError(f"ratio_ci: confidence must be in (0, 1), got {confidence}")
-    rng = rng or np.random.default_rng(0)
     if paired and len(baseline) != len(candidate):
         raise ValueError(f"ratio_ci: paired rounds need equal counts, got {len(baseline)} and {len(candidate)}")
-    if paired and len(baseline) >= MIN_ROUNDS:
-        base_pool, cand_pool = _Pool(baseline, True), _Pool(candidate, True)
-        draws = base_pool.draw(rng, n_resamples)
-        base_medians, cand_medians = base_pool.medians(draws), cand_pool.medians(draws)
-        method = "paired rounds"
-    else:
-        pools = [_Pool(side, len(side) >= MIN_ROUNDS) for side in (baseline, candidate)]
-        base_medians, cand_medians = (pool.medians(pool.draw(rng, n_resamples)) for pool in pools)
-        names = ["rounds" if len(side) >= MIN_ROUNDS else "samples" for side in (baseline, candidate)]
-        method = names[0] if names[0] == names[1] else "/".join(names)
+    rounds = (len(baseline), len(candidate))
+    if paired and len(baseline) >= MIN_PAIRED_ROUNDS:
+        ratio, low, high, mde, se, df = paired_t(baseline, candidate, confidence)
+        return RatioEstimate(ratio, low, high, confidence, rounds, "paired rounds", mde, se, df)
+    if min(rounds) >= MIN_ROUNDS:
+        ratio, low, high, mde, se, df = welch_t(baseline, candidate, confidence, floor)
+        return RatioEstimate(ratio, low, high, confidence, rounds, "rounds", mde, se, df)
+    return _samples_bootstrap(baseline, candidate, confidence, n_resamples, rng or np.random.default_rng(0))
+
+
+def _samples_bootstrap(baseline: Rounds, candidate: Rounds, confidence: float, n_resamples: int, rng: np.random.Generator) -> RatioEstimate:
+    """Percentile bootstrap of the pooled samples of each side: within-process evidence only."""
+    pools = [_Pool(side, by_round=False) for side in (baseline, candidate)]
+    base_medians, cand_medians = (pool.medians(pool.draw(rng, n_resamples)) for pool in pools)
     alpha = 1.0 - confidence
     low, high = np.quantile(cand_medians / base_medians, [alpha / 2, 1 - alpha / 2])
+    # As if the bootstrap interval were a normal one: the MDE it implies, within one process only.
+    z = float(np.log(high / low) / 2) / _z(1 - alpha / 2)
+    mde = float(np.exp((_z(1 - alpha / 2) + _z(POWER)) * z) - 1)
     return RatioEstimate(
         ratio=pooled_median(candidate) / pooled_median(baseline),
         low=float(low),
         high=float(high),
         confidence=confidence,
         rounds=(len(baseline), len(candidate)),
-        method=method,
+        method="samples",
+        mde=mde,
     )
+
+
+def _z(q: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(q))

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.compare.bootstrap import DEFAULT_RESAMPLES, case_rng, ratio_ci
+from bench.compare.bootstrap import DEFAULT_RESAMPLES, RatioEstimate, case_rng, ratio_ci
 from bench.compare.decision import INCONCLUSIVE, REGRESSION, decide
 from bench.compare.rounds import Plan, RoundRunner
+from bench.compare.sides import Side
 
 POOL_PHASE, POOL_ARM = "pool", "A"
 
@@ -79,6 +80,7 @@ class CaseCalibration:
     false_alarm: Rate  # after confirmation
     detection_first: Rate
     detection: Rate  # after confirmation
+    interval_misses: Rate  # A/A decisions whose interval excluded 1: the coverage a confidence level promises
 
     @property
     def rounds_for_budget(self) -> int:
@@ -100,32 +102,48 @@ class CalibrationResult:
         return Rate(sum(c.detection.hits for c in self.cases), sum(c.detection.trials for c in self.cases))
 
     @property
+    def interval_misses(self) -> Rate:
+        """A/A case decisions whose interval excluded no change (at most 1 - confidence if the interval is honest)."""
+        return Rate(sum(c.interval_misses.hits for c in self.cases), sum(c.interval_misses.trials for c in self.cases))
+
+    @property
     def case_false_alarm(self) -> Rate:
         return Rate(sum(c.false_alarm.hits for c in self.cases), sum(c.false_alarm.trials for c in self.cases))
 
 
 def collect_pool(runner: RoundRunner, plan: Plan, rounds: int) -> tuple[dict[str, list[np.ndarray]], dict[str, str]]:
-    """Run ``rounds`` rounds; return (case_id -> per-round samples, case_id -> why excluded)."""
-    for _ in range(rounds):
-        runner.run_round(POOL_PHASE, plan)
+    """Run ``rounds`` rounds; return (case_id -> per-round samples, case_id -> why excluded).
+
+    Ctrl-C or a time limit ends the pool early: the rounds finished so far are kept (each round's run file
+    is finalised as it ends), so ``calibrate --from-pool`` can replay them."""
+    try:
+        for _ in range(rounds):
+            runner.run_round(POOL_PHASE, plan)
+    except KeyboardInterrupt:
+        pass
+    return pool_of(runner.sides.get(POOL_PHASE, {}).get(POOL_ARM, {}), runner.rounds_run.get(POOL_PHASE, 0))
+
+
+def pool_of(sides: dict[str, Side], rounds: int) -> tuple[dict[str, list[np.ndarray]], dict[str, str]]:
+    """The cases ok in all ``rounds`` complete rounds, and why each other case is left out."""
     pool, excluded = {}, {}
-    for cid, side in runner.sides[POOL_PHASE][POOL_ARM].items():
+    for cid, side in sides.items():
         if side.status == "ok" and len(side.rounds) == rounds:
             pool[cid] = side.rounds
         else:
-            excluded[cid] = f"{side.status}: {side.reason}" if side.status != "ok" else "missing rounds"
+            excluded[cid] = f"{side.status}: {side.reason}" if side.status != "ok" else f"ok in {len(side.rounds)} of {rounds} rounds"
     return pool, excluded
 
 
-def gate(base: list[np.ndarray], cand: list[np.ndarray], s: CalibrationSettings, rng: np.random.Generator) -> str:
-    """The sequential decision ``ab`` takes on paired rounds (stages of pairs)."""
+def gate(base: list[np.ndarray], cand: list[np.ndarray], s: CalibrationSettings, rng: np.random.Generator) -> tuple[str, RatioEstimate]:
+    """The sequential decision ``ab`` takes on paired rounds (stages of pairs), and the estimate it rests on."""
     kind = INCONCLUSIVE
     for stage in s.stages:
         estimate = ratio_ci(base[:stage], cand[:stage], s.confidence, s.n_resamples, rng, paired=True)
         kind = decide(estimate, s.threshold)
         if kind != INCONCLUSIVE:
             break
-    return kind
+    return kind, estimate
 
 
 def sigma_round(rounds: list[np.ndarray]) -> float:
@@ -144,18 +162,20 @@ def _split(n_rounds: int, s: CalibrationSettings, rng: np.random.Generator) -> l
 
 def _outcome(
     rounds: list[np.ndarray], pairs: list[tuple[int, int]], factor: float, s: CalibrationSettings, rng: np.random.Generator
-) -> tuple[bool, bool]:
-    """(flagged by the first pass, confirmed by the re-run) for one case and one split."""
+) -> tuple[bool, bool, bool]:
+    """(flagged by the first pass, confirmed by the re-run, the first pass's interval excluded no change)
+    for one case and one split."""
     half = max(s.stages)
 
-    def run(chunk: list[tuple[int, int]]) -> bool:
+    def run(chunk: list[tuple[int, int]]) -> tuple[bool, bool]:
         base = [rounds[a] for a, _ in chunk]
         cand = [rounds[b] * factor for _, b in chunk]
-        return gate(base, cand, s, rng) == REGRESSION
+        kind, estimate = gate(base, cand, s, rng)
+        return kind == REGRESSION, not estimate.low <= 1.0 <= estimate.high
 
-    first = run(pairs[:half])
-    confirmed = first and (run(pairs[half:]) if s.confirm else True)
-    return first, confirmed
+    first, excludes_one = run(pairs[:half])
+    confirmed = first and (run(pairs[half:])[0] if s.confirm else True)
+    return first, confirmed, excludes_one
 
 
 def simulate(pool: dict[str, list[np.ndarray]], s: CalibrationSettings, excluded: dict[str, str] | None = None) -> CalibrationResult:
@@ -169,7 +189,8 @@ def simulate(pool: dict[str, list[np.ndarray]], s: CalibrationSettings, excluded
             f"{'with confirmation ' if s.confirm else ''}need {s.pairs_needed} pairs ({2 * s.pairs_needed} rounds)"
         )
     split_rng = np.random.default_rng(s.seed)
-    counts = {cid: np.zeros(4, dtype=int) for cid in pool}  # fa first, fa confirmed, det first, det confirmed
+    # per case: fa first, fa confirmed, det first, det confirmed, A/A interval excluding no change
+    counts = {cid: np.zeros(5, dtype=int) for cid in pool}
     suite_fa = suite_fa_first = 0
     for _trial in range(s.trials):
         pairs = _split(n_rounds, s, split_rng)
@@ -178,10 +199,10 @@ def simulate(pool: dict[str, list[np.ndarray]], s: CalibrationSettings, excluded
             rng = case_rng(int(split_rng.integers(1 << 31)), cid)
             null = _outcome(rounds, pairs, 1.0, s, rng)
             injected = _outcome(rounds, pairs, 1.0 + s.slowdown, s, rng)
-            counts[cid] += np.array([*null, *injected], dtype=int)
+            counts[cid] += np.array([null[0], null[1], injected[0], injected[1], null[2]], dtype=int)
             any_first |= null[0]
             any_confirmed |= null[1]
         suite_fa_first += any_first
         suite_fa += any_confirmed
-    cases = [CaseCalibration(cid, sigma_round(pool[cid]), *(Rate(int(c[i]), s.trials) for i in range(4))) for cid, c in sorted(counts.items())]
+    cases = [CaseCalibration(cid, sigma_round(pool[cid]), *(Rate(int(c[i]), s.trials) for i in range(5))) for cid, c in sorted(counts.items())]
     return CalibrationResult(s, n_rounds, cases, Rate(suite_fa, s.trials), Rate(suite_fa_first, s.trials), dict(excluded or {}))

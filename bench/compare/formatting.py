@@ -5,26 +5,32 @@ from __future__ import annotations
 import json
 
 from rich.console import Group
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from bench.compare.comparison import (
     BASELINE_ONLY,
     CANDIDATE_ONLY,
+    KNOWN_MISMATCH,
     MISMATCH,
     NOT_COMPARED,
+    POSSIBLE_IMPROVEMENT,
+    POSSIBLE_REGRESSION,
     CaseResult,
     Comparison,
 )
 from bench.compare.decision import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
 from bench.summary import format_seconds
+from bench.text import encodable, markup, one_line, plain
 
 ICON = {
     MISMATCH: "❌",
+    KNOWN_MISMATCH: "⛔",
     REGRESSION: "🔴",
+    POSSIBLE_REGRESSION: "🟠",
     INCONCLUSIVE: "🟡",
     IMPROVEMENT: "🟢",
+    POSSIBLE_IMPROVEMENT: "🔵",
     NO_CHANGE: "⚪",
     NOT_COMPARED: "⚠️",
     BASELINE_ONLY: "➖",
@@ -32,9 +38,12 @@ ICON = {
 }
 STYLE = {
     MISMATCH: "bold white on red",
+    KNOWN_MISMATCH: "red",
     REGRESSION: "bold red",
+    POSSIBLE_REGRESSION: "dark_orange",
     INCONCLUSIVE: "yellow",
     IMPROVEMENT: "green",
+    POSSIBLE_IMPROVEMENT: "blue",
     NO_CHANGE: "dim",
     NOT_COMPARED: "yellow",
     BASELINE_ONLY: "cyan",
@@ -64,15 +73,24 @@ def ratio_text(r: CaseResult) -> tuple[str, str]:
 
 def settings_line(c: Comparison) -> str:
     return (
-        f"threshold ±{c.threshold * 100:g}% on the ratio of medians, {c.confidence * 100:g}% bootstrap CI ({c.n_resamples} resamples, seed {c.seed})"
+        f"threshold ±{c.threshold * 100:g}% on the ratio of medians; {c.confidence * 100:g}% CI: t over rounds (paired in ab), "
+        f"else a bootstrap of samples ({c.n_resamples} resamples, seed {c.seed}); MDE = smallest change detectable with 80% power"
     )
+
+
+def mde_text(r: CaseResult) -> str:
+    """``±4.2%`` (rounds), ``≥±1.1% (1 process)`` for samples: the within-process figure is only a lower bound."""
+    if r.estimate is None or r.estimate.mde is None:
+        return ""
+    text = f"±{r.estimate.mde * 100:.1f}%"
+    return text if r.estimate.evidence == "rounds" else f"≥{text} (1 process)"
 
 
 # -- terminal ------------------------------------------------------------------------------------
 
 
 def to_table(comparison: Comparison) -> Group:
-    table = Table(title=f"{comparison.baseline_label} → {comparison.candidate_label}", caption=settings_line(comparison))
+    table = Table(title=markup(f"{comparison.baseline_label} → {comparison.candidate_label}"), caption=settings_line(comparison))
     for column, justify in (
         ("case", "left"),
         ("decision", "left"),
@@ -80,6 +98,7 @@ def to_table(comparison: Comparison) -> Group:
         ("candidate", "right"),
         ("change", "right"),
         ("CI", "right"),
+        ("MDE", "right"),
         ("rounds", "right"),
         ("note", "left"),
     ):
@@ -88,18 +107,19 @@ def to_table(comparison: Comparison) -> Group:
         change, ci = ratio_text(r)
         rounds = f"{r.estimate.rounds[0]}/{r.estimate.rounds[1]}" if r.estimate else ""
         table.add_row(
-            escape(r.case_id),
+            markup(r.case_id),
             f"[{STYLE[r.kind]}]{r.kind}[/]",
-            format_seconds(r.baseline_median) or r.baseline_status,
-            format_seconds(r.candidate_median) or r.candidate_status,
+            format_seconds(r.baseline_median) or markup(r.baseline_status),
+            format_seconds(r.candidate_median) or markup(r.candidate_status),
             change,
             ci,
+            mde_text(r),
             rounds,
-            escape(r.reason[:160]),
+            markup(r.reason[:160]),
         )
     style = "bold red" if comparison.failed() else "bold green"
-    parts: list[Table | Text] = [table, Text(headline(comparison), style=style)]
-    parts += [Text(note, style="yellow") for note in comparison.notes]
+    parts: list[Table | Text] = [table, Text(plain(headline(comparison)), style=style)]
+    parts += [Text(plain(note), style="yellow") for note in comparison.notes]
     return Group(*parts)
 
 
@@ -107,23 +127,24 @@ def to_table(comparison: Comparison) -> Group:
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML)."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ").replace("\r", " ")
+    """Text safe inside a Markdown table cell (no pipes, no line breaks, no raw HTML, no control characters)."""
+    text = one_line(text.replace("\n", " ").replace("\r", " "))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(text: str) -> str:
     """A code span in a table cell: HTML is inert inside it, only pipes and backticks need care."""
-    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ") + "`"
+    return "`" + one_line(text.replace("\n", " ").replace("\r", " ")).replace("`", "'").replace("|", "\\|") + "`"
 
 
 def _timing_rows(results: list[CaseResult]) -> list[str]:
-    rows = ["| | case | baseline | candidate | change | CI | rounds |", "|---|---|---:|---:|---:|---|---:|"]
+    rows = ["| | case | baseline | candidate | change | CI | MDE | rounds |", "|---|---|---:|---:|---:|---|---:|---:|"]
     for r in results:
         change, ci = ratio_text(r)
         rounds = f"{r.estimate.rounds[0]}/{r.estimate.rounds[1]}" if r.estimate else ""
         rows.append(
             f"| {ICON[r.kind]} | {_code(r.case_id)} | {format_seconds(r.baseline_median)} | "
-            f"{format_seconds(r.candidate_median)} | **{change}** | {ci} | {rounds} |"
+            f"{format_seconds(r.candidate_median)} | **{change}** | {ci} | {mde_text(r)} | {rounds} |"
         )
     return rows
 
@@ -131,7 +152,7 @@ def _timing_rows(results: list[CaseResult]) -> list[str]:
 def _status_rows(results: list[CaseResult]) -> list[str]:
     rows = ["| | case | baseline | candidate | reason |", "|---|---|---|---|---|"]
     for r in results:
-        rows.append(f"| {ICON[r.kind]} | {_code(r.case_id)} | {r.baseline_status} | {r.candidate_status} | {_md(r.reason[:300])} |")
+        rows.append(f"| {ICON[r.kind]} | {_code(r.case_id)} | {_md(r.baseline_status)} | {_md(r.candidate_status)} | {_md(r.reason[:300])} |")
     return rows
 
 
@@ -152,7 +173,16 @@ def to_markdown(comparison: Comparison) -> str:
     mismatches = c.of_kind(MISMATCH)
     if mismatches:
         lines += [f"### ❌ Candidate output mismatch ({len(mismatches)}): wrong results, never timed", "", *_status_rows(mismatches), ""]
-    for kind, title in ((REGRESSION, "🔴 Regressions"), (INCONCLUSIVE, "🟡 Inconclusive (too noisy to decide)"), (IMPROVEMENT, "🟢 Improvements")):
+    known = c.of_kind(KNOWN_MISMATCH)
+    if known:
+        lines += [f"### ⛔ Wrong on both sides ({len(known)}): known wrong results, not a change", "", *_status_rows(known), ""]
+    for kind, title in (
+        (REGRESSION, "🔴 Regressions"),
+        (POSSIBLE_REGRESSION, "🟠 Possible regressions (weak evidence: not failing)"),
+        (INCONCLUSIVE, "🟡 Inconclusive (too noisy to decide)"),
+        (IMPROVEMENT, "🟢 Improvements"),
+        (POSSIBLE_IMPROVEMENT, "🔵 Possible improvements (weak evidence)"),
+    ):
         found = c.of_kind(kind)
         if found:
             lines += [f"### {title} ({len(found)})", "", *_timing_rows(found), ""]
@@ -168,7 +198,7 @@ def to_markdown(comparison: Comparison) -> str:
         if found:
             lines += [f"### {title} ({len(found)})", "", *_status_rows(found), ""]
     lines += [f"> {_md(note)}" for note in c.notes]
-    return "\n".join(lines).rstrip() + "\n"
+    return encodable("\n".join(lines).rstrip() + "\n")
 
 
 # -- JSON ------------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """A nightly run: run the suite into this machine's history, compare with the rolling baseline,
 confirm flagged regressions with fresh rounds, and list the alerts.
 
-The first comparison has one candidate round (this night's run), so its CI resamples samples of
-one process and can only *nominate* regressions. A nominated case is re-run in ``confirm_rounds``
-fresh processes; the confirmation compares those rounds with the baseline rounds (both sides
-bootstrapped by whole rounds) and the regression stands only if it is flagged again (docs/regression-gating.md:
-the detector nominates, a better-controlled measurement decides).
+A night measured in one round can only *nominate* regressions ("possible regression": its interval
+knows nothing of the noise between processes); a night measured in several rounds (the nightly suite
+runs 3) is compared round by round. Either way a flagged case is re-run in ``confirm_rounds`` fresh
+processes; the confirmation compares those rounds with the baseline rounds (t intervals over rounds)
+and the regression stands only if it is flagged again (docs/regression-gating.md: the detector
+nominates, a better-controlled measurement decides).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 
 from bench.backends import parse_backend
 from bench.compare.comparison import (
+    KNOWN_MISMATCH,
     MISMATCH,
     NOT_COMPARED,
+    POSSIBLE_REGRESSION,
     Comparison,
     apply_confirmation,
     compare_case,
@@ -53,7 +56,7 @@ def confirm_flagged(
     comparison: Comparison, baseline_runs: list[Run], candidate: Run, rounds: int, runner_factory: Callable[[], RoundRunner]
 ) -> Path | None:
     """Re-run flagged cases ``rounds`` times in fresh processes; keep only regressions flagged again."""
-    flagged = {r.case_id: r for r in comparison.of_kind(REGRESSION)}
+    flagged = {r.case_id: r for r in comparison.results if r.kind in (REGRESSION, POSSIBLE_REGRESSION)}
     if not flagged or rounds < 1:
         return None
     plan: dict = {}
@@ -78,6 +81,8 @@ def alerts(comparison: Comparison) -> list[str]:
         change = r.estimate.describe() if r.estimate else ""
         if r.kind == MISMATCH:
             out.append(f"MISMATCH {r.case_id}: wrong output ({r.reason})")
+        elif r.kind == KNOWN_MISMATCH:
+            out.append(f"KNOWN MISMATCH {r.case_id}: wrong output again, as in the baseline ({r.reason})")
         elif r.kind == REGRESSION:
             out.append(f"REGRESSION {r.case_id}: {change}; {r.reason}")
         elif r.kind == INCONCLUSIVE and r.reason.startswith("flagged"):

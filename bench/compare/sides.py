@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 
 from bench.results.records import CaseRecord, Run
+from bench.results.schema import CONTENDED, UNSTABLE
+
+# Flags whose numbers may not stand for the code alone: a verdict on them never fails a gate.
+DISTRUSTED = (UNSTABLE, CONTENDED)
 
 
 @dataclass
@@ -26,6 +30,16 @@ class Side:
     statuses: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)
+    flags: set[str] = field(default_factory=set)  # union over rounds
+
+    @property
+    def unstable(self) -> bool:
+        return UNSTABLE in self.flags
+
+    @property
+    def distrusted(self) -> list[str]:
+        """The flags (unstable, contended) that keep this side's number out of gate failures."""
+        return [f for f in DISTRUSTED if f in self.flags]
 
     @property
     def status(self) -> str:
@@ -44,13 +58,26 @@ class Side:
         return float(np.median(np.concatenate(self.rounds))) if self.rounds else None
 
     def add(self, case: CaseRecord, round_key: Any, version: str | None = None) -> None:
-        self.statuses.append(case.status)
-        self.reasons.append(case.reason or "")
+        """One run's record of the case: one round, or each of its rounds when it was measured with ``--rounds``."""
         if version:
             self.versions.add(version)
-        if case.ok and case.samples:
-            self.rounds.append(np.asarray(case.samples, dtype=float))
-            self.round_keys.append(round_key)
+        self.flags.update(case.flags)
+        if not case.rounds:
+            self._add_round(case.status, case.reason, case.samples if case.ok else [], round_key)
+            return
+        for r in case.rounds:
+            self._add_round(r.status, r.reason, r.timing.samples if r.status == "ok" and r.timing else [], (round_key, r.round))
+
+    def _add_round(self, status: str, reason: str | None, samples: list[float], key: Any) -> None:
+        values = np.asarray(samples, dtype=float)
+        bad = int(np.sum(~(np.isfinite(values) & (values > 0))))
+        if status == "ok" and bad:  # a file's timing no clock produced (nan, inf, <= 0): not a number to compare
+            status, reason = "error", f"{bad} of {len(values)} timing samples are not finite positive seconds; not compared"
+        self.statuses.append(status)
+        self.reasons.append(reason or "")
+        if status == "ok" and len(values):
+            self.rounds.append(values)
+            self.round_keys.append(key)
 
 
 def collect(runs: Iterable[Run]) -> dict[str, Side]:

@@ -98,6 +98,9 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m bench.profile.child REQUEST.json", file=sys.stderr)
         return 2
+    from bench.runner.lifeline import tie_to_parent
+
+    tie_to_parent()  # a profiling child ends with the process that started it, like a worker
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     _redirect_stderr(request.get("stderr_path"))
     reply = run(request)

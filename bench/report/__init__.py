@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.report.data import load
 from bench.report.limits import Limits
 from bench.report.render import render
+from bench.text import encodable, plain
 
 __all__ = ["Limits", "build_report"]
 
@@ -28,13 +29,13 @@ def build_report(paths: Iterable[str | Path], out: str | Path, limits: Limits | 
     sources = [str(p) for p in paths]
     title = title or ", ".join(sorted({str(r.suite.name or "?") for r in data.runs}))
     for _ in range(SHRINK_TRIES):
-        html = render(data, limits, title, sources)
+        html = encodable(render(data, limits, title, sources))
         size = len(html.encode("utf-8"))
         if size <= limits.max_bytes:
             break
         limits = limits.shrink()
     else:
-        print(f"siliconbench: warning: report is {size / 1e6:.1f} MB, over the {limits.max_bytes / 1e6:.0f} MB budget", file=sys.stderr)
+        print(plain(f"siliconbench: warning: report is {size / 1e6:.1f} MB, over the {limits.max_bytes / 1e6:.0f} MB budget"), file=sys.stderr)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

@@ -3,6 +3,8 @@
 The peak comes from the hardware table (``bench.hardware``) for accelerators it knows. Otherwise
 the compute ceiling is the best matmul GFLOP/s measured on that device, in that dtype, in the same
 run, labelled "measured ceiling"; an unknown device has no bandwidth ceiling. Nothing is guessed.
+A flagged case (overhead-bound, unstable, ..., or faster than the device can physically compute:
+bench/report/flags.py) never sets a measured ceiling; it is listed with its flags.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ CEILING_WORKLOAD = "matmul"
 
 
 def measured_ceilings(ok: pd.DataFrame) -> dict[tuple[str, str, str], float]:
-    """(run_id, device_label, dtype) -> best matmul GFLOP/s in that run on that device."""
-    matmul = ok[(ok["workload"] == CEILING_WORKLOAD) & (ok["gflops"] > 0)]
+    """(run_id, device_label, dtype) -> best unflagged matmul GFLOP/s in that run on that device."""
+    matmul = ok[(ok["workload"] == CEILING_WORKLOAD) & (ok["gflops"] > 0) & ~ok["flagged"].astype(bool)]
     return matmul.groupby(["run_id", "device_label", "dtype"])["gflops"].max().to_dict()
 
 
@@ -122,6 +124,7 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
                         "peak_gbs",
                         "pct_bandwidth",
                         "intensity",
+                        "flag_items",
                     ]
                 ].to_dict("records"),
             }

@@ -17,9 +17,13 @@ from typing import Any
 import pandas as pd
 
 from bench.hardware import Peak, lookup
+from bench.hardware.bounds import max_gflops
+from bench.report import flags
+from bench.report.flags import IMPOSSIBLE
 from bench.results.load import COLUMNS as CASE_COLUMNS
 from bench.results.load import ResultsError, flatten_case, read_runs
 from bench.results.records import CaseRecord, Run
+from bench.text import plain
 
 # The flattened case (bench.results.load) plus what the report adds.
 COLUMNS = [
@@ -34,6 +38,10 @@ COLUMNS = [
     "peak",
     "device_label",
     "intensity",
+    "logical_cores",
+    "max_gflops",  # what the device can physically do (bench/hardware/bounds.py)
+    "flag_items",  # [{flag, note}] for the template (bench/report/flags.py)
+    "flagged",  # any flag: left out of headlines and ceilings
 ]
 
 NUMERIC = (
@@ -66,16 +74,24 @@ class ReportData:
 
 
 def _number(value: Any) -> float:
-    return math.nan if value is None else float(value)
+    try:
+        return math.nan if value is None else float(value)
+    except OverflowError:  # an integer no float holds: not a figure to show
+        return math.nan
+
+
+def _count(value: Any) -> int | None:
+    """A core count from the environment, or None when it is not a plausible one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**20 else None
 
 
 def _machine_fields(run: Run) -> dict[str, Any]:
     env = run.environment
     chip = str(env.machine.get("chip") or "unknown machine")
-    cores = env.machine.get("gpu_cores")
     return {
         "chip": chip,
-        "gpu_cores": cores if isinstance(cores, int) else None,
+        "gpu_cores": _count(env.machine.get("gpu_cores")),
+        "logical_cores": _count(env.machine.get("logical_cores")),
         "machine_label": f"{chip} · {env.hostname or '?'} · {env.machine_id or ''}",
         "allow_tf32": bool(env.precision_policy.get("allow_tf32")),
     }
@@ -107,7 +123,34 @@ def case_row(run: Run, case: CaseRecord) -> dict[str, Any]:
     row["device_label"] = name if row["accelerator"] else f"{name} (CPU)"
     row["intensity"] = row["flops"] / row["bytes"] if row["bytes"] > 0 else math.nan
     row["machine_id"] = row["machine_id"] or "unknown"
-    return row
+    _physics(row)
+    # Charts draw these strings as text: control characters from a file would reach matplotlib (and its
+    # "missing glyph" warnings the terminal); shown as escapes instead, the way the terminal shows them.
+    return {key: _shown(value) for key, value in row.items()}
+
+
+def _physics(row: dict[str, Any]) -> None:
+    """Flag an ok case faster than its device can compute, then collect its flags for the template."""
+    bound, what = max_gflops(row["accelerator"], row["peak"], row["dtype"], row["allow_tf32"], row["logical_cores"])
+    row["max_gflops"] = bound
+    if row["status"] == "ok" and row["gflops"] > bound and IMPOSSIBLE not in row["flags"]:
+        row["flags"] = [*row["flags"], IMPOSSIBLE]
+        row["notes"] = [
+            *row["notes"],
+            f"{IMPOSSIBLE}: {row['gflops']:.3g} GFLOP/s is above the {bound:.3g} GFLOP/s this device can do ({what}): the call did not do the work",
+        ]
+    row["flag_items"] = flags.items(row["flags"], row["notes"])
+    row["flagged"] = flags.is_flagged(row["flags"])
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [plain(v) for v in value]
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):  # flag items
+        return [{k: plain(v) for k, v in item.items()} for item in value]
+    return value
 
 
 def load(paths: Iterable[str | Path]) -> ReportData:

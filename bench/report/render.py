@@ -19,6 +19,7 @@ from markupsafe import Markup
 from bench.report import attainment, correctness, failures, profiles, speedup, spread, summary, trends
 from bench.report import format as fmt
 from bench.report.data import ReportData
+from bench.report.efficiency import efficiency_view
 from bench.report.limits import Limits
 
 HERE = Path(__file__).parent
@@ -57,6 +58,7 @@ def render(data: ReportData, limits: Limits, title: str, sources: list[str]) -> 
         "spread": spread.build(data, limits),
         "trends": trends.build(data, limits),
         "profiles": profiles.build(data, limits),
+        "efficiency": efficiency_view(data.current),
         "css": Markup((HERE / "report.css").read_text(encoding="utf-8")),
         "script": Markup(PRINT_SCRIPT),
         "script_hash": script_hash(PRINT_SCRIPT),

@@ -1,7 +1,8 @@
 """Speedup over CPU (each framework's accelerator vs the same framework's CPU, same case, same machine)
 and the cross-framework comparison on one device (time relative to the fastest framework per case).
 
-Only ``ok`` cases count: a mismatch has no speed (docs/design.md, rule 2).
+Only ``ok`` cases count: a mismatch has no speed (docs/design.md, rule 2). A pair with a flagged side
+(bench/report/flags.py) is listed and drawn with its flags but left out of the headline.
 """
 
 from __future__ import annotations
@@ -26,13 +27,18 @@ def accelerator_pairs(current: pd.DataFrame) -> pd.DataFrame:
     """One row per (machine, framework, case, accelerator backend) that also ran on that framework's CPU.
 
     Columns: machine_id, machine_label, workload, case_label, framework, backend (accelerator),
-    device_label, cpu_median, acc_median, speedup = cpu_median / acc_median.
+    device_label, cpu_median, acc_median, speedup = cpu_median / acc_median, acc_flags and cpu_flags
+    (flag items of each side), flagged (either side). The CPU side is the fastest unflagged CPU result,
+    a flagged one only when there is no other.
     """
     ok = ok_cases(current)
-    cpu = ok[~ok["accelerator"]].groupby(KEYS, as_index=False)["median"].min().rename(columns={"median": "cpu_median"})
-    acc = ok[ok["accelerator"]][[*KEYS, "machine_label", "workload", "case_label", "backend", "device_label", "median"]]
-    pairs = acc.rename(columns={"median": "acc_median"}).merge(cpu, on=KEYS, how="inner")
+    side = ["median", "flag_items", "flagged"]
+    cpu = ok[~ok["accelerator"]].sort_values(["flagged", "median"]).drop_duplicates(KEYS)[[*KEYS, *side]]
+    cpu = cpu.rename(columns={"median": "cpu_median", "flag_items": "cpu_flags", "flagged": "cpu_flagged"})
+    acc = ok[ok["accelerator"]][[*KEYS, "machine_label", "workload", "case_label", "backend", "device_label", *side]]
+    pairs = acc.rename(columns={"median": "acc_median", "flag_items": "acc_flags", "flagged": "acc_flagged"}).merge(cpu, on=KEYS, how="inner")
     pairs["speedup"] = pairs["cpu_median"] / pairs["acc_median"]
+    pairs["flagged"] = pairs["acc_flagged"].astype(bool) | pairs["cpu_flagged"].astype(bool)
     return pairs.sort_values(["machine_id", "workload", "case_label", "framework"]).reset_index(drop=True)
 
 
@@ -56,6 +62,7 @@ def fastest_rows(ok: pd.DataFrame) -> list[dict[str, Any]]:
                 "case": case,
                 "fastest": best["backend"],
                 "median": best["median"],
+                "flag_items": best["flag_items"],
                 "runner_up": runner["backend"] if runner is not None else "",
                 "margin": runner["median"] / best["median"] if runner is not None else None,
                 "n": int(group["framework"].nunique()),
@@ -65,19 +72,21 @@ def fastest_rows(ok: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def headline(pairs: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per machine and accelerator backend: median and best speedup over CPU across cases."""
+    """Per machine and accelerator backend: median and best speedup over CPU across its unflagged pairs."""
     out = []
     for (machine, backend), group in pairs.groupby(["machine_label", "backend"], sort=True):
-        best = group.loc[group["speedup"].idxmax()]
+        clean = group[~group["flagged"].astype(bool)]
+        best = clean.loc[clean["speedup"].idxmax()] if len(clean) else None
         out.append(
             {
                 "machine": machine,
                 "backend": backend,
-                "device": best["device_label"],
-                "n": len(group),
-                "median": float(group["speedup"].median()),
-                "best": float(best["speedup"]),
-                "best_case": f"{best['workload']} {best['case_label']}",
+                "device": group["device_label"].iloc[0],
+                "n": len(clean),
+                "n_flagged": len(group) - len(clean),
+                "median": float(clean["speedup"].median()) if len(clean) else None,
+                "best": float(best["speedup"]) if best is not None else None,
+                "best_case": f"{best['workload']} {best['case_label']}" if best is not None else "",
             }
         )
     return out

@@ -50,7 +50,21 @@ def build(data: ReportData, limits: Limits) -> dict[str, Any]:
             {
                 "title": f"{workload} on {machine}",
                 "rows": group[
-                    ["case_label", "backend", "median", "q1", "q3", "iqr", "rel_iqr", "ci95_low", "ci95_high", "n_samples", "first_call_s", "timer"]
+                    [
+                        "case_label",
+                        "backend",
+                        "median",
+                        "q1",
+                        "q3",
+                        "iqr",
+                        "rel_iqr",
+                        "ci95_low",
+                        "ci95_high",
+                        "n_samples",
+                        "first_call_s",
+                        "timer",
+                        "flag_items",
+                    ]
                 ].to_dict("records"),
             }
         )

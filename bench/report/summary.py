@@ -1,5 +1,6 @@
 """Summary: per machine its latest run's environment (chip, cores, memory, OS, framework versions, suite,
-date), counts by status per backend, and the headline speedups.
+date), counts by status per backend (with how many ok cases carry flags), the headline speedups and
+every flagged case with its flags and notes.
 """
 
 from __future__ import annotations
@@ -67,9 +68,20 @@ def status_counts(current: pd.DataFrame) -> dict[str, Any]:
     """(machine, backend) × status counts (statuses in schema order) and the totals."""
     table = current.pivot_table(index=["machine_label", "backend"], columns="status", values="case_key", aggfunc="count", fill_value=0)
     statuses = [s for s in STATUSES if s in table.columns]
-    rows = [{"machine": m, "backend": b, "counts": [int(table.loc[(m, b), s]) for s in statuses]} for m, b in table.index]
+    flagged = current[(current["status"] == "ok") & current["flagged"].astype(bool)].groupby(["machine_label", "backend"]).size()
+    rows = [
+        {"machine": m, "backend": b, "counts": [int(table.loc[(m, b), s]) for s in statuses], "flagged": int(flagged.get((m, b), 0))}
+        for m, b in table.index
+    ]
     totals = [int(table[s].sum()) for s in statuses]
-    return {"statuses": statuses, "rows": rows, "totals": totals}
+    return {"statuses": statuses, "rows": rows, "totals": totals, "flagged": int(flagged.sum())}
+
+
+def flagged_cases(current: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every ok case that carries a flag: its number stands, with the caveat beside it."""
+    rows = current[(current["status"] == "ok") & current["flagged"].astype(bool)]
+    rows = rows.sort_values(["machine_label", "workload", "case_label", "backend"])
+    return rows[["machine_label", "workload", "case_label", "backend", "median", "gflops", "flag_items"]].to_dict("records")
 
 
 def build(data: ReportData, limits: Limits, headline: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,5 +94,6 @@ def build(data: ReportData, limits: Limits, headline: list[dict[str, Any]]) -> d
         "older_runs": older,
         "n_runs": len(data.runs),
         "counts": status_counts(data.current),
+        "flagged": flagged_cases(data.current),
         "headline": headline,
     }

@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from bench.results.migrate import MigrationError, migrate
 from bench.results.records import BackendRef, CaseRecord, Run
+from bench.results.rounds import merge_rounds
+from bench.text import encodable
 
 
 class ResultsError(ValueError):
@@ -61,16 +63,32 @@ def _first_error(exc: ValidationError, where: str) -> ResultsError:
     return ResultsError(f"{where}: field '{field_path(error['loc'])}': {_problem(error)}")
 
 
+def encodable_strings(value: Any) -> Any:
+    """``value`` with lone UTF-16 surrogates (valid in JSON, not encodable as UTF-8) replaced in every
+    string and key, so whatever reads a run can write it to a file, a page or a terminal."""
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, dict):
+        return {encodable(k) if isinstance(k, str) else k: encodable_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encodable_strings(v) for v in value]
+    return value
+
+
 def parse_run(doc: Any, where: str) -> Run:
     """A run document (a dict from JSON) migrated to the current schema and validated."""
     if not isinstance(doc, dict):
         raise ResultsError(f"{where}: expected a JSON object at the top level, got {type(doc).__name__}")
     try:
-        return Run.from_dict(migrate(doc))
+        run = Run.from_dict(migrate(encodable_strings(doc)))
+        run.cases = merge_rounds(run.cases)  # a partial file holds the records of single rounds
+        return run
     except MigrationError as exc:
         raise ResultsError(f"{where}: {exc}") from None
     except ValidationError as exc:
         raise _first_error(exc, where) from None
+    except RecursionError:
+        raise ResultsError(f"{where}: nested too deeply") from None
 
 
 def _read_partial(path: Path) -> dict[str, Any]:
@@ -82,10 +100,10 @@ def _read_partial(path: Path) -> dict[str, Any]:
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, ValueError, RecursionError) as exc:
                 if number > 1 and not line.endswith("\n"):
                     break  # the line in flight when the run died
-                raise ResultsError(f"{path}: line {number}: not JSON ({exc.msg})") from None
+                raise ResultsError(f"{path}: line {number}: not JSON ({_json_problem(exc)})") from None
             if not isinstance(obj, dict):
                 raise ResultsError(f"{path}: line {number}: expected a JSON object")
             kind = obj.pop("kind", None)
@@ -100,6 +118,14 @@ def _read_partial(path: Path) -> dict[str, Any]:
     return {**header, "status": "incomplete", "cases": cases}
 
 
+def _json_problem(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0]
+
+
 def read_run(path: str | Path) -> Run:
     """One run document, migrated and validated. Raises ResultsError naming file, field and problem."""
     path = Path(path)
@@ -112,6 +138,8 @@ def read_run(path: str | Path) -> Run:
         raise ResultsError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError as exc:
         raise ResultsError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except (ValueError, RecursionError) as exc:  # an integer of more digits than Python converts, nesting too deep
+        raise ResultsError(f"{path}: not valid JSON: {_json_problem(exc)}") from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     run = parse_run(doc, str(path))
@@ -197,6 +225,8 @@ def flatten_case(run: Run, case: CaseRecord) -> dict[str, Any]:
         "info": case.info,
         "metrics": case.metrics,
         "profile": case.profile,
+        "energy": case.energy,
+        "thermal": case.thermal,
     }
 
 

@@ -42,6 +42,8 @@ class Correctness(Record):
     tolerance: float
     passed: bool
     per_output: dict[str, float] | None = None
+    # Fingerprint of a passing output: a sparse random projection / ||ref|| (bench/workloads/fingerprint.py)
+    projection: list[float] | None = None
 
 
 class Drain(Record):
@@ -52,6 +54,37 @@ class Drain(Record):
     limit_s: float
     escaped: bool
     tries: int | None = None  # blocks checked: 2, more while each showed queued work
+    blocks_s: list[float] | None = None  # wall seconds of each try's block (calls right after the samples)
+
+
+class Stability(Record):
+    """Whether a timing's samples were one steady state and how precise its median is (bench/stability.py)."""
+
+    verdict: Literal["stable", "noisy", "unstable"]
+    halves_ratio: float | None = None  # median of the second half / median of the first half
+    trend_p: float | None = None  # Mann-Whitney U test between the halves
+    ci_rel_width: float | None = None  # (ci95_high - ci95_low) / median
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Warmup(Record):
+    """How warm-up ended: after the time and count minimums, probe blocks until calls stop getting faster."""
+
+    calls: int
+    seconds: float
+    converged: bool
+    stop: str  # "stationary", or why it stopped without converging ("time cap ...")
+    probes: list[float] = Field(default_factory=list)  # seconds per call of each probe block
+
+
+class BetweenRounds(Record):
+    """Spread of a case's round medians when it was measured in several fresh processes (``run --rounds``)."""
+
+    rounds: int
+    medians: list[float]
+    sigma_log: float  # SD of the log round medians: the between-process noise
+    ci95_low: float  # t interval of the geometric mean of the round medians
+    ci95_high: float
 
 
 class Canary(Record):
@@ -91,6 +124,10 @@ class Timing(Record):
     sync_canary: Canary | None = None
     wall_samples: list[float] | None = None  # the wall-clock cross-check where a device timer is primary
     wall_median: float | None = None
+    warmup: Warmup | None = None
+    stability: Stability | None = None
+    resampled: list[Stability] | None = None  # verdicts of earlier attempts when an unstable case was measured again
+    between_rounds: BetweenRounds | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -142,8 +179,27 @@ class BaselineRecord(Record):
     reason: str | None = None
 
 
+class Round(Record):
+    """One of a case's rounds (``run --rounds N``): its measurement in one fresh worker process."""
+
+    round: int
+    status: Status
+    reason: str | None = None
+    correctness: Correctness | None = None
+    timing: Timing | None = None
+    memory: Memory | None = None
+    flags: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    elapsed_s: float | None = None
+
+
 class CaseRecord(Record):
-    """One case on one backend: what ran, whether it was right, how long it took."""
+    """One case on one backend: what ran, whether it was right, how long it took.
+
+    Measured in several rounds (``run --rounds N``), the record holds each in ``rounds`` and the fields
+    above them summarise all: status, the pooled timing with ``timing.between_rounds``, the flags of any
+    round (bench/results/rounds.py).
+    """
 
     case_id: str
     workload: str
@@ -169,6 +225,11 @@ class CaseRecord(Record):
     load: Load | None = None  # the machine's load while the case was measured
     profile: dict[str, Any] | None = None
     ab: dict[str, Any] | None = None  # rounds: phase, round, arm, position (bench/compare/rounds.py)
+    energy: dict[str, Any] | None = None  # --energy: source, joules per call/unit, mean watts (docs/energy.md)
+    thermal: dict[str, Any] | None = None  # thermal/clock state before, during and after the timed blocks
+    cooldown: dict[str, Any] | None = None  # --cooldown: how long the case waited for the machine, and why it stopped
+    round: int | None = None  # set on the record of one round while the run goes; merged away at the end
+    rounds: list[Round] | None = None
 
     @model_validator(mode="after")
     def _ok_has_timing(self) -> Self:

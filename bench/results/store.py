@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results.records import CaseRecord
+from bench.results.rounds import merge_rounds
 from bench.results.schema import SCHEMA_VERSION
 
 
@@ -52,11 +53,15 @@ def _finite(value: Any) -> Any:
 def write_json_atomic(path: Path, document: Any) -> None:
     """Write ``document`` as JSON via a temp file in the same folder and a rename: never half-written."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(dumps(document, indent=1))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(dumps(document, indent=1))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a second Ctrl-C mid-write: no stray temp file (the partial file keeps the run)
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def precision_policy(allow_tf32: bool) -> dict[str, Any]:
@@ -115,6 +120,7 @@ class RunWriter:
         self._write_line({"kind": "run_update", **fields})
 
     def finalize(self, status: str = "complete") -> Path:
+        self.cases = merge_rounds(self.cases)
         document = {**self.header, "status": status, "finished_at": now_iso(), "cases": [c.to_dict() for c in self.cases]}
         write_json_atomic(self.final_path, document)
         self._file.close()

@@ -16,10 +16,13 @@ import numpy as np
 
 from bench import machine_load, workloads
 from bench.backends import Adapter, BackendUnavailable, Unsupported
+from bench.monitor import CaseMonitor, flag_notes
 from bench.results.records import BackendRef, BaselineRecord, Canary, CaseRecord, Correctness, Memory, Timing
-from bench.results.schema import OVERHEAD_BOUND
+from bench.results.schema import NOISY, OVERHEAD_BOUND, THROTTLED, UNSTABLE
+from bench.runner.physics import judge_rates
 from bench.timing import TimingConfig, measure
 from bench.workloads.base import Built, Case, Workload
+from bench.workloads.fingerprint import projection
 
 
 def outputs_to_numpy(adapter: Adapter, built: Built, out: Any) -> Any:
@@ -80,7 +83,7 @@ class Prepared:
         return _last_reference[key]
 
     def tolerance(self, adapter: Adapter) -> float:
-        return self.spec.tolerance(self.case.dtype, adapter.allow_tf32)
+        return self.spec.tolerance(self.case.dtype, adapter.allow_tf32, self.params)
 
     def rebuilt(self, adapter: Adapter, params: dict[str, Any]) -> Built:
         """The same case with other params (the canary's doubled work)."""
@@ -121,6 +124,7 @@ def check(adapter: Adapter, spec: Workload, built: Built, ref: Any, tol: float) 
         tolerance=tol,
         passed=bool(rel <= tol),  # NaN fails
         per_output=spec.error_breakdown(out_np, ref) or None,
+        projection=projection(spec.comparable(out_np), spec.comparable(ref)) if rel <= tol else None,  # rule 12
     )
     return correctness, seconds
 
@@ -178,7 +182,39 @@ def _judge_synchronisation(record: CaseRecord, timing: Timing) -> None:
         )
 
 
-def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: TimingConfig) -> None:
+def measure_steady(adapter: Adapter, fn: Any, config: TimingConfig, monitor: CaseMonitor | None = None) -> Timing:
+    """``measure``, and once more after a longer warm-up when the samples were unstable (docs/design.md,
+    rule 10). The second attempt is kept whatever it says; the first attempt's verdict stays in ``resampled``."""
+    timing = measure(adapter, fn, config, monitor)
+    if config.resample_unstable and timing.stability is not None and timing.stability.verdict == UNSTABLE:
+        first = timing.stability
+        timing = measure(adapter, fn, config.longer_warmup(), monitor)
+        timing.resampled = [first]
+    return timing
+
+
+def record_monitor(record: CaseRecord, monitor: CaseMonitor, cooldown: dict[str, Any] | None) -> None:
+    """Energy (with --energy), thermal state and cool-down of the timed blocks; clocks that fell or a thermal
+    state that rose during them flag the case ``throttled``."""
+    fields = monitor.fields or {}
+    record.energy, record.thermal, record.cooldown = fields.get("energy"), fields.get("thermal"), cooldown
+    notes = flag_notes(fields)
+    record.notes.extend(notes)
+    if any(note.startswith(THROTTLED) for note in notes):
+        record.flags.append(THROTTLED)
+
+
+def flag_stability(record: CaseRecord, timing: Timing) -> None:
+    """An unstable or noisy verdict becomes a flag, with the figures behind it as a note."""
+    stability = timing.stability
+    if stability is None or stability.verdict not in (UNSTABLE, NOISY):
+        return
+    record.flags.append(stability.verdict)
+    again = " (measured again after a longer warm-up: the first attempt was unstable)" if timing.resampled else ""
+    record.notes.append(f"{stability.verdict}{again}: " + "; ".join(stability.reasons))
+
+
+def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: TimingConfig, monitor: CaseMonitor | None) -> None:
     """Check, then time; fill ``record`` in place (it stays ``mismatch`` with no timing if the check fails)."""
     spec, built, params = prepared.spec, prepared.built, prepared.params
     record.info = built.info
@@ -190,8 +226,9 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
         record.reason = f"relative error {record.correctness.rel_error:.3g} exceeds tolerance {tol:.3g}"
         return
     adapter.reset_peak_memory()
+    cooldown = monitor.before_case(*(spec.units(params) or (None, None))) if monitor is not None else None
     load = machine_load.watch()
-    timing = measure(adapter, built.fn, config)
+    timing = measure_steady(adapter, built.fn, config, monitor)
     load.stop(record)  # the machine's load while it ran; flags a contended case
     timing.first_call_s = first_call_s  # compilation included; measure's own first call came after it
     memory = adapter.peak_memory()
@@ -201,10 +238,14 @@ def _measure(adapter: Adapter, prepared: Prepared, record: CaseRecord, config: T
     record.timing = timing
     record.status, record.reason = "ok", None
     _judge_synchronisation(record, timing)
+    flag_stability(record, timing)
+    if monitor is not None:
+        record_monitor(record, monitor, cooldown)
     record.flops = spec.flops(params)
     record.bytes_moved = spec.bytes_moved(params, prepared.case.dtype)
     record.gflops = record.flops / timing.median / 1e9 if record.flops else None
     record.gbps = record.bytes_moved / timing.median / 1e9 if record.bytes_moved else None
+    judge_rates(record, adapter)  # rule 11: faster than the hardware can go is an error
     metrics: dict[str, float | None] = dict(spec.metrics(params, timing.median))
     if built.baseline is not None:
         record.baseline = _baseline(adapter, spec, built.baseline, ref, tol, config)
@@ -223,21 +264,25 @@ def backend_ref(adapter: Adapter, device_name: str | None = None) -> BackendRef:
     )
 
 
-def run_case(adapter: Adapter, case: Case, config: TimingConfig, backend: BackendRef | None = None) -> CaseRecord:
+def run_case(adapter: Adapter, case: Case, config: TimingConfig, backend: BackendRef | None = None, monitor: CaseMonitor | None = None) -> CaseRecord:
     """The case's record: status, reason, correctness, timing and figures. Never raises for the case's own failure."""
     started = time.time()
     backend = backend or backend_ref(adapter)
     record = CaseRecord(case_id=case.case_id(backend.name), **case.to_dict(), backend=backend, status="error", reason="the case did not finish")
     try:
-        _measure(adapter, prepare(adapter, case), record, config)
+        _measure(adapter, prepare(adapter, case), record, config, monitor)
     except Unsupported as exc:
         record.status, record.reason = "unsupported", str(exc)
     except BackendUnavailable as exc:
         record.status, record.reason = "unavailable", str(exc)
     except Exception as exc:  # one case's failure is that case's status, never the run's
-        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
-        record.status = "oom" if adapter.is_oom(exc) else "error"
-        record.reason = f"{type(exc).__name__}: {str(exc).strip()[:500]}{where}"
+        unsupported = adapter.unsupported_reason(exc)  # a Metal plugin's missing op: the backend cannot run this case
+        if unsupported is not None:
+            record.status, record.reason = "unsupported", unsupported
+        else:
+            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
+            record.status = "oom" if adapter.is_oom(exc) else "error"
+            record.reason = f"{type(exc).__name__}: {str(exc).strip()[:500]}{where}"
     record.elapsed_s = time.time() - started
     return record

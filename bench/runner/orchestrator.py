@@ -33,6 +33,8 @@ class RunOptions:
     unsafe_no_sync: bool = False  # testing only: demonstrates the sync canary
     threads: int | None = None  # CPU threads of every framework's pools; None: each framework's default
     cpu_affinity: tuple[int, ...] | None = None  # CPUs the workers are pinned to (Linux)
+    energy: bool = False  # --energy: joules per call over the timed blocks (docs/energy.md)
+    cooldown_s: float = 0.0  # --cooldown S: wait (at most S) for the thermal state to return before a case
 
 
 def worker_env(backend: BackendName, allow_tf32: bool, threads: int | None = None) -> dict[str, str]:
@@ -89,6 +91,7 @@ class Orchestrator:
             "unsafe_no_sync": self.options.unsafe_no_sync,
             "threads": self.options.threads,
             "cpu_affinity": self.options.cpu_affinity,
+            "monitor": {"energy": self.options.energy, "cooldown_s": self.options.cooldown_s},
         }
         try:
             reply = worker.request(hello, self.options.start_timeout_s)
@@ -130,12 +133,16 @@ class Orchestrator:
                             case, backend, hello, "timeout", f"case exceeded the {self.options.case_timeout_s:g} s timeout; worker killed"
                         )
                     else:
-                        record = failed_record(case, backend, hello, "crashed", exc.reason)
+                        record = failed_record(case, backend, hello, "oom" if exc.oom else "crashed", exc.reason)
                     record.elapsed_s = time.time() - started
                     worker = None
                     if index + 1 < len(cases):
                         worker, hello = self._start(backend)  # a fresh worker takes the rest
                 on_record(record)
+        except BaseException:  # Ctrl-C or any error: a worker that may hang gets no polite exit
+            if worker is not None:
+                worker.kill()
+            raise
         finally:
             if worker is not None:
                 worker.close()

@@ -93,9 +93,28 @@ def start_backend(message: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     return reply, None
 
 
+def start_monitor(adapter: Any, settings: dict[str, Any], reply: dict[str, Any]) -> Any:
+    """The worker's energy and thermal monitor for its device (bench/monitor.py), or None with the reason in the
+    hello: a missing or broken energy source costs the energy figures, never the run."""
+    try:
+        from bench.monitor import CaseMonitor, MonitorConfig
+
+        config = MonitorConfig(energy=bool(settings.get("energy")), cooldown_s=float(settings.get("cooldown_s") or 0.0))
+        monitor = CaseMonitor(adapter.accelerator or "cpu", 0, uuid=adapter.device_uuid(), config=config)
+        reply["monitor"] = {"energy": monitor.energy_unavailable or "available", "thermal": monitor.start_run().to_dict()}
+        return monitor
+    except Exception as exc:
+        reply["monitor"] = {"error": f"{type(exc).__name__}: {exc}"}
+        traceback.print_exc()
+        return None
+
+
 def main() -> int:
+    from bench.runner.lifeline import tie_to_parent
+
+    tie_to_parent()  # ends with the orchestrator, however it ends
     stream = _protocol_stream()
-    adapter = backend = None
+    adapter = backend = monitor = None
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -107,6 +126,7 @@ def main() -> int:
                 from bench.runner.execute import backend_ref
 
                 backend = backend_ref(adapter, reply["device"]["device_name"])
+                monitor = start_monitor(adapter, message.get("monitor") or {}, reply)
             _send(stream, reply)
         elif op == "run":
             from bench.runner.execute import run_case
@@ -117,7 +137,7 @@ def main() -> int:
                 _send(stream, {"op": "error", "reason": "run before a successful hello"})
                 continue
             case = Case.from_dict(message["case"])
-            record = run_case(adapter, case, TimingConfig.from_dict(message.get("timing", {})), backend)
+            record = run_case(adapter, case, TimingConfig.from_dict(message.get("timing", {})), backend, monitor)
             _send(stream, {"op": "result", "case_id": message.get("case_id"), "record": record.to_dict()})
         elif op == "exit":
             break

@@ -17,6 +17,14 @@ PRESSURE_LEVELS = ("nominal", "fair", "serious", "critical")
 # NVML clock-event reasons that do not slow a busy GPU down: idle, and clocks an administrator pinned.
 NOT_SLOWDOWN = frozenset({"gpu_idle", "applications_clocks_setting", "display_clock_setting"})
 CLOCK_TOLERANCE = 0.05  # a clock that fell by less than 5 % is within boost-clock wander
+# Reasons that mean heat or a hardware limit slowed the device. Others (a software power cap, sync boost, an
+# application clock setting) are how a loaded GPU runs every day: recorded as "clock-limited", not throttling.
+THERMAL_REASONS = ("sw_thermal_slowdown", "hw_thermal_slowdown", "hw_slowdown", "hw_power_brake_slowdown")
+THROTTLED, CLOCK_LIMITED = "throttled", "clock-limited"
+
+
+def _kind(reasons: Sequence[str]) -> str:
+    return THROTTLED if any(r in THERMAL_REASONS for r in reasons) else CLOCK_LIMITED
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ def judge(before: ThermalState, after: ThermalState, clock_tolerance: float = CL
             if after.clock_mhz is not None and after.max_clock_mhz
             else ""
         )
-        notes.append(f"throttled: clocks limited by {', '.join(slowdowns)}{where}")
+        notes.append(f"{_kind(slowdowns)}: clocks limited by {', '.join(slowdowns)}{where}")
     if after.temperature_c is not None and after.slowdown_c and after.temperature_c >= after.slowdown_c:
         notes.append(f"throttled: temperature {after.temperature_c:.0f} °C reached the slowdown threshold {after.slowdown_c:.0f} °C")
     was = before.speed_limit_pct if before.speed_limit_pct is not None else 100
@@ -113,7 +121,7 @@ def judge_trace(states: Sequence[ThermalState], clock_tolerance: float = CLOCK_T
     ends = set(busy[0].slowdowns) | set(busy[-1].slowdowns)
     seen = sorted({r for s in inner for r in s.slowdowns} - ends)
     if seen:
-        notes.append(f"throttled during the window: {', '.join(seen)} in {len(inner)} of {len(busy)} readings")
+        notes.append(f"{_kind(seen)} during the window: {', '.join(seen)} in {len(inner)} of {len(busy)} readings")
     clocks = [s.clock_mhz for s in busy if s.clock_mhz is not None]
     if clocks and busy[0].clock_mhz and min(clocks) < busy[0].clock_mhz * (1.0 - clock_tolerance) and min(clocks) < clocks[-1]:
         notes.append(f"throttled during the window: {busy[0].clock_label} clock dipped to {_mhz(min(clocks))} MHz")

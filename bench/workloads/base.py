@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from bench.dtypes import DTYPES
+from bench.workloads.tolerance import ErrorModel
 
 if TYPE_CHECKING:
     from bench.backends.base import Adapter
@@ -190,14 +191,27 @@ class Workload:
         """Minimum bytes read and written (inputs once, output once)."""
         return None
 
+    def units(self, params: dict[str, Any]) -> tuple[float, str] | None:
+        """Units of work per call for energy per unit (``(8, "image")``, ``(512, "token")``), or None."""
+        return None
+
     def metrics(self, params: dict[str, Any], median_s: float) -> dict[str, float]:
         """Workload-specific figures from the median time (images/s, tokens/s, ...)."""
         return {}
 
-    def tolerance(self, dtype: str, allow_tf32: bool) -> float:
-        if dtype == "fp32" and allow_tf32:
-            return self.tf32_tolerance
-        return self.tolerances[dtype]
+    def error_model(self, params: dict[str, Any]) -> ErrorModel | None:
+        """The roundings a correct run of ``params`` performs (``bench/workloads/tolerance.py``); None:
+        the flat ``tolerances`` apply."""
+        return None
+
+    def tolerance(self, dtype: str, allow_tf32: bool, params: dict[str, Any] | None = None) -> float:
+        """The case's tolerance: from ``error_model(params)`` when given params and a model (docs/design.md,
+        rule 12), else the flat value by dtype. fp32 and TF32 never go below their flat value."""
+        flat = self.tf32_tolerance if dtype == "fp32" and allow_tf32 else self.tolerances[dtype]
+        model = self.error_model(params) if params is not None else None
+        if model is None:
+            return flat
+        return model.tolerance(dtype, allow_tf32, floor=flat if dtype == "fp32" else None)
 
     def canary_params(self, params: dict[str, Any]) -> dict[str, Any] | None:
         """The same case with twice the work, or None if the workload cannot double it."""
@@ -207,6 +221,11 @@ class Workload:
     def error_breakdown(self, out: Any, ref: Any) -> dict[str, float] | None:
         """Relative error per named output (recorded as correctness.per_output), or None."""
         return None
+
+    def comparable(self, out: Any) -> Any:
+        """The output in the form outputs of two backends are compared in (fingerprints): itself, unless
+        equal elements may come out in another order (yolo_postprocess sorts its kept rows)."""
+        return out
 
     def relative_error(self, out: Any, ref: Any) -> float:
         """||out - ref|| / ||ref|| over every output array (2-norm of the concatenation)."""

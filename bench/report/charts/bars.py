@@ -11,7 +11,8 @@ from bench.report.charts.svg import chart, color, log_axis, new_figure, row_heig
 
 @chart
 def speedup_bars(pairs: pd.DataFrame, title: str) -> Figure:
-    """``pairs``: one row per (case_label, framework) with ``speedup`` (CPU median / accelerator median)."""
+    """``pairs``: one row per (case_label, framework) with ``speedup`` (CPU median / accelerator median) and,
+    optionally, ``flagged``: such a bar's label says "flagged" (its flags are in the table)."""
     cases = list(dict.fromkeys(pairs["case_label"]))
     frameworks = sorted(pairs["framework"].unique())
     fig = new_figure(7.5, row_height(len(cases) * max(1, len(frameworks)) * 0.6 + 1))
@@ -22,10 +23,12 @@ def speedup_bars(pairs: pd.DataFrame, title: str) -> Figure:
         sub = pairs[pairs["framework"] == fw].set_index("case_label").reindex(cases)
         pos = y + (i - (len(frameworks) - 1) / 2) * height
         values = sub["speedup"].to_numpy(dtype=float)
+        flagged = sub["flagged"].fillna(False).to_numpy(dtype=bool) if "flagged" in sub else np.zeros(len(values), dtype=bool)
         ax.barh(pos, np.nan_to_num(values, nan=0.0), height=height * 0.9, color=color(fw, frameworks), label=fw)
-        for p, v in zip(pos, values):
+        for p, v, f in zip(pos, values, flagged):
             if np.isfinite(v):
-                ax.annotate(f"{v:,.0f}×" if v >= 100 else f"{v:.3g}×", (v, p), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+                text = (f"{v:,.0f}×" if v >= 100 else f"{v:.3g}×") + (" flagged" if f else "")
+                ax.annotate(text, (v, p), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
     log_axis(ax, "x")
     ax.axvline(1.0, color="#555", lw=1, ls="--")
     ax.set_yticks(y, cases)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import warnings
 from collections.abc import Callable
 
 import matplotlib
@@ -55,7 +56,11 @@ def new_figure(width: float, height: float) -> Figure:
 
 def to_svg(fig: Figure) -> Markup:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
+    with warnings.catch_warnings():
+        # Text stays text (svg.fonttype none): the browser draws a glyph DejaVu lacks, so matplotlib's
+        # "Glyph ... missing" warning about a name from a results file is noise on the terminal.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     text = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
     return Markup(text)  # matplotlib escaped every text node (see module docstring)
 

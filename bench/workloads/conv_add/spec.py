@@ -3,9 +3,11 @@
 Params: ``n``, ``c``, ``h``, ``w`` (or ``nchw = [n, c, h, w]`` in a suite grid), ``stride`` (1 or
 2, default 1), ``act`` ("relu" or "silu", default "relu") and ``remap`` (bool, default true):
 TensorFlow's grappler remapper on or off in compiled mode (other frameworks: ``unsupported`` when
-false). The conv keeps the channel count (W is c×c×3×3, like a ResNet block), pads 1 on every
-side (never 'SAME', which pads stride-2 convs asymmetrically), and the residual has the output's
-shape (n, c, Ho, Wo), Ho = (h - 1) // stride + 1.
+false); ``compression`` (optional): W compressed by the deployment backend that converts the model
+(bench/workloads/compression.py; other backends: ``unsupported``). The conv keeps the channel
+count (W is c×c×3×3, like a ResNet block), pads 1 on every side (never 'SAME', which pads stride-2
+convs asymmetrically), and the residual has the output's shape (n, c, Ho, Wo),
+Ho = (h - 1) // stride + 1.
 
 Canonical layout NCHW with OIHW weights; each framework converts outside the timed call (TF, JAX,
 MLX run NHWC). FLOPs 2·n·c·Ho·Wo·c·9 (conv) + 2·n·c·Ho·Wo (bias and residual adds; the activation
@@ -23,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from bench.dtypes import itemsize, round_to
+from bench.workloads import compression
 from bench.workloads.base import Built, Workload, check_positive_ints, unpack_shape
+from bench.workloads.tolerance import ErrorModel
 
 SHAPE_KEYS = ("n", "c", "h", "w")
 ACTIVATIONS = ("relu", "silu")
@@ -41,6 +45,7 @@ class ConvAdd(Workload):
 
     def normalize(self, params: dict[str, Any]) -> dict[str, Any]:
         params = {"stride": 1, "act": "relu", "remap": True, **params}
+        compressed = compression.pop(self.name, params)
         unpack_shape(self.name, params, "nchw", SHAPE_KEYS)
         super().normalize(params)
         check_positive_ints(self.name, params, SHAPE_KEYS)
@@ -53,7 +58,10 @@ class ConvAdd(Workload):
         unknown = set(params) - {*SHAPE_KEYS, "stride", "act", "remap"}
         if unknown:
             raise ValueError(f"conv_add: unknown parameter(s) {', '.join(sorted(unknown))}")
-        return params
+        return compression.restore(params, compressed)
+
+    def input_seed(self, params):
+        return super().input_seed(compression.without(params))  # a compressed case draws the dense case's inputs
 
     def make_inputs(self, params, dtype, rng):
         n, c, h, w = (params[k] for k in SHAPE_KEYS)
@@ -68,6 +76,7 @@ class ConvAdd(Workload):
         return {name: round_to(a, dtype) for name, a in arrays.items()}
 
     def reference(self, params, dtype, inputs):
+        compression.check(self.name, params, inputs)
         y = conv2d_reference(inputs["x"], inputs["weight"], params["stride"])
         y += inputs["bias"].astype(np.float64)[None, :, None, None] + inputs["residual"]
         return activation_reference(y, params["act"])
@@ -84,11 +93,20 @@ class ConvAdd(Workload):
         elements = n * c * h * w + c * c * KERNEL * KERNEL + c + 2 * n * c * ho * wo
         return float(elements * itemsize(dtype))
 
+    def units(self, params):
+        return float(params["n"]), "image"
+
     def metrics(self, params, median_s):
         return {"images_per_s": params["n"] / median_s}
 
     def canary_params(self, params):
         return {**params, "n": params["n"] * 2}
+
+    def error_model(self, params):
+        # Roundings: conv output, + bias, + residual, activation (SiLU unfused: sigmoid and product, 2
+        # more). Sums: C·3·3 per output.
+        roundings = 4 if params["act"] == "relu" else 6
+        return ErrorModel(roundings=roundings, reductions=(params["c"] * KERNEL * KERNEL,))
 
 
 def output_hw(params: dict[str, Any]) -> tuple[int, int]:

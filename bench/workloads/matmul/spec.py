@@ -13,6 +13,7 @@ import numpy as np
 
 from bench.dtypes import itemsize, round_to
 from bench.workloads.base import Workload, check_positive_ints, unpack_shape
+from bench.workloads.tolerance import ErrorModel
 
 
 class Matmul(Workload):
@@ -51,6 +52,10 @@ class Matmul(Workload):
 
     def canary_params(self, params):
         return {**params, "m": params["m"] * 2}
+
+    def error_model(self, params):
+        # The output is rounded once; the k products are summed in fp32.
+        return ErrorModel(roundings=1, reductions=(params["k"],))
 
 
 SPEC = Matmul()

@@ -93,3 +93,47 @@ def build(adapter, params, dtype, mode, inputs):
 
     info = {"path": path, "native_kernel": scheme != "none", "weight_bytes": int(sum(w.nbytes for w in weights))}
     return Built(call, info, reference_inputs=ref_inputs)
+
+
+def dequantize(codes, scale, minimum=None, dtype=None):
+    """W [n, k] from codes [n, k] in plain aten ops an exporter sees: int8 ``q·scale`` (scale [n]), or int4
+    ``q·scale + minimum`` with scale and minimum [n, k/group] (groups along k), in ``dtype`` (scale's by default)."""
+    n, k = codes.shape
+    q = codes.to(dtype or scale.dtype)
+    if minimum is None:
+        return q * scale[:, None]
+    groups = scale.shape[1]
+    return (q.view(n, groups, k // groups) * scale[..., None] + minimum[..., None]).view(n, k)
+
+
+class DequantLinear(torch.nn.Module):
+    """``F.linear(x, W)`` with W dequantized in the graph (``dequantize``) from int8/uint8 codes held as
+    buffers; scheme none holds W itself."""
+
+    def __init__(self, w=None, q=None, scale=None, minimum=None):
+        super().__init__()
+        for name, value in (("w", w), ("q", q), ("scale", scale), ("minimum", minimum)):
+            self.register_buffer(name, value)
+
+    def forward(self, x):
+        if self.w is not None:
+            return F.linear(x, self.w)
+        return F.linear(x, dequantize(self.q, self.scale, self.minimum, x.dtype))
+
+
+def module(framework, params, dtype, inputs):
+    """The deployment backends' model (bench/workloads/exportable.py): the same codes, scales and minimums
+    as every framework, dequantized in the graph each call (docs/deployment.md says why not the
+    exporters' own weight-only path)."""
+    from bench.workloads.exportable import Exportable, cpu_tensor
+
+    x = cpu_tensor(inputs["x"], dtype)
+    scheme = params["scheme"]
+    if scheme == "none":
+        model = DequantLinear(w=cpu_tensor(inputs["w"], dtype))
+        return Exportable(model.eval(), (x,), {"path": "F.linear, W as a weight (dense baseline)"})
+    floats = {name: cpu_tensor(inputs[name], dtype) for name in ("scale", "minimum") if name in inputs}
+    model = DequantLinear(q=cpu_tensor(inputs["q"]), **floats)
+    path = f"{scheme} codes as buffers, dequantized in the graph ({'q·scale' if scheme == 'int8' else 'q·scale + minimum'}) + F.linear"
+    info = {"path": path, "weight_bytes": int(sum(b.nbytes for b in model.buffers()))}
+    return Exportable(model.eval(), (x,), info, runtime_weights=True)

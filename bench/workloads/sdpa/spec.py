@@ -25,6 +25,7 @@ import numpy as np
 
 from bench.dtypes import itemsize, round_to
 from bench.workloads.base import Workload, check_positive_ints, unpack_shape
+from bench.workloads.tolerance import ErrorModel
 
 VARIANTS = ("fused", "naive", "cudnn")
 SHAPE_KEYS = ("b", "h", "l", "d")
@@ -37,6 +38,7 @@ class Sdpa(Workload):
     description = "scaled dot-product attention (B,H,L,D), fused vs naive, causal or not"
     required_params = SHAPE_KEYS
     default_grid = {"bhld": [[1, 8, 256, 64]], "causal": [False, True], "variant": ["fused", "naive"]}
+    # Flat values: the fp32 floor, and the fallback without params (cases use error_model below).
     # Measured on CPU at L = 1024-4096: torch, JAX and MLX stay under 1e-3 (fp16) and 6e-3 (bf16);
     # Keras on TF reaches 4.3e-3 and 3.4e-2 because TF's CPU einsum accumulates in the input dtype
     # (tf.matmul does not). A missing causal mask or a wrong scale costs > 0.2, far above these.
@@ -76,6 +78,13 @@ class Sdpa(Workload):
 
     def canary_params(self, params):
         return {**params, "b": params["b"] * 2}
+
+    def error_model(self, params):
+        # Roundings: scores Q·Kᵀ and their scaling (a relative error e on a logit s moves its softmax
+        # weight by e·s, and the weights favour large logits: E_softmax[s²] = 2 for s ~ N(0, 1), so each
+        # counts 2), the exponentials and their normalisation (2), the output (1): R = 7. Sums: D per
+        # score, L for the softmax denominator and L per output.
+        return ErrorModel(roundings=7, reductions=(params["d"], params["l"], params["l"]))
 
 
 def scale_of(params: dict[str, Any]) -> float:

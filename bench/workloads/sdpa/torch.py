@@ -64,3 +64,32 @@ def build(adapter, params, dtype, mode, inputs):
 
     info["ops"] = ops_of_one_call(call, adapter.device)
     return Built(call, info)
+
+
+class Attention(torch.nn.Module):
+    """fused: ``F.scaled_dot_product_attention``; naive: the ops of ``_naive`` with the mask as a buffer."""
+
+    def __init__(self, params, scale):
+        super().__init__()
+        self.fused, self.causal, self.scale = params["variant"] == "fused", params["causal"], scale
+        hidden = torch.from_numpy(~causal_mask(params["l"])) if params["causal"] and not self.fused else None
+        self.register_buffer("hidden", hidden)
+
+    def forward(self, q, k, v):
+        if self.fused:
+            return F.scaled_dot_product_attention(q, k, v, is_causal=self.causal, scale=self.scale)
+        scores = torch.matmul(q, k.transpose(-2, -1)) * self.scale
+        if self.hidden is not None:
+            scores = scores.masked_fill(self.hidden, float("-inf"))
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+
+def module(framework, params, dtype, inputs):
+    """The deployment backends' model (bench/workloads/exportable.py): q, k, v as inputs."""
+    from bench.workloads.exportable import Exportable, cpu_tensor
+
+    if params["variant"] == "cudnn":
+        raise Unsupported(f"variant=cudnn forces JAX's cuDNN attention; {framework} runs the exported graph (variant=fused)")
+    args = tuple(cpu_tensor(inputs[name], dtype) for name in ("q", "k", "v"))
+    path = "F.scaled_dot_product_attention" if params["variant"] == "fused" else "matmul, softmax, matmul (torch ops)"
+    return Exportable(Attention(params, scale_of(params)).eval(), args, {"path": path})

@@ -64,3 +64,21 @@ def build(adapter, params, dtype, mode, inputs):
 
     info = {"path": "nn.Conv2d + F.silu" + (" (torch.compile)" if mode == "compiled" else " (eager)"), "layout": "NCHW"}
     return Built(call, info, outputs_to_numpy(adapter, graph, channels_last=False))
+
+
+def module(framework, params, dtype, inputs):
+    """The deployment backends' model (bench/workloads/exportable.py): ``YoloTorch`` with the conv weights
+    as its parameters, the image as the input."""
+    from bench.workloads.exportable import Exportable, cpu_tensor
+    from bench.workloads.yolo.convert import split_inputs, weight_key
+
+    graph = SPEC.graph
+    image, weights = split_inputs(inputs)
+    model = YoloTorch(graph, {name: (cpu_tensor(w, dtype), cpu_tensor(b, dtype)) for name, (w, b) in weights.items()}).eval()
+    names = {f"convs.{name}.{kind}": weight_key(name, part) for name in weights for kind, part in (("weight", "w"), ("bias", "b"))}
+
+    def to_numpy(outs):
+        return {name: out.detach().to(torch.float64).numpy() for name, out in zip(graph.output_names, outs)}
+
+    info = {"path": "YoloTorch (nn.Conv2d + F.silu)", "layout": "NCHW"}
+    return Exportable(model, (cpu_tensor(image, dtype),), info, to_numpy=to_numpy, weights=names)

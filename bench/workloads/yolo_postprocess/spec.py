@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from bench.workloads.base import Workload
+from bench.workloads.tolerance import ErrorModel
 from bench.workloads.yolo.arch import NANO
 from bench.workloads.yolo.spec import check_size_batch
 from bench.workloads.yolo_postprocess import reference
@@ -60,14 +61,26 @@ class YoloPostprocess(Workload):
     def reference(self, params, dtype, inputs):
         return reference.postprocess(inputs, inputs["anchors"], inputs["strides"], self.reg_max)
 
+    def comparable(self, out):
+        return canonical_rows(np.asarray(out))
+
     def relative_error(self, out, ref):
-        return super().relative_error(canonical_rows(np.asarray(out)), canonical_rows(np.asarray(ref)))
+        return super().relative_error(self.comparable(out), self.comparable(ref))
+
+    def units(self, params):
+        return float(params["batch"]), "image"
 
     def metrics(self, params, median_s):
         return {"images_per_s": params["batch"] / median_s, "latency_ms": median_s * 1e3}
 
     def canary_params(self, params):
         return {**params, "batch": params["batch"] * 2}
+
+    def error_model(self, params):
+        # fp32 box coordinates: DFL softmax (exp, sum, divide: 3), its expectation over the bins (1),
+        # x stride and ± anchor (2). Sums: reg_max bins, twice. No matmul or conv: TF32 does not apply.
+        # The flat 1e-5 stays as the floor: NMS keeps the same boxes, only their coordinates round.
+        return ErrorModel(roundings=6, reductions=(self.reg_max, self.reg_max), tf32=False)
 
 
 def canonical_rows(dets: np.ndarray) -> np.ndarray:
