@@ -1,8 +1,8 @@
 """The HTML report: one self-contained page (inline SVG charts, no network) from any set of run files.
 
 ``build_report(["results/"], "reports/index.html")`` reads the run files, renders the sections
-(summary, speedup over CPU, achieved vs peak, correctness, failures, spread, trends, profiles) and
-writes the page, shrinking what is drawn until it fits ``Limits.max_bytes`` (10 MB).
+(summary, speedup over CPU, achieved vs peak, correctness, failures, spread, trends, LLM inference,
+energy, profiles) and writes the page, shrinking what is drawn until it fits ``Limits.max_bytes`` (10 MB).
 """
 
 from __future__ import annotations

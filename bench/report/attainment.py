@@ -42,6 +42,11 @@ def _compute_reference(row: pd.Series, ceilings: dict) -> tuple[float | None, st
     return None, "no peak known"
 
 
+def peak_bandwidth(peak: Any) -> float:
+    """The hardware table's memory bandwidth of a device in GB/s; NaN where none is known (CPUs, unknown parts)."""
+    return peak.bandwidth_gbs if isinstance(peak, Peak) and peak.bandwidth_gbs else math.nan
+
+
 def attainment_rows(ok: pd.DataFrame) -> pd.DataFrame:
     """ok cases with FLOP or byte counts, plus peak_gflops, compute_ref, pct_compute, peak_gbs, pct_bandwidth."""
     ceilings = measured_ceilings(ok)
@@ -50,7 +55,7 @@ def attainment_rows(ok: pd.DataFrame) -> pd.DataFrame:
     rows["peak_gflops"] = [r[0] if r[0] else math.nan for r in refs]
     rows["compute_ref"] = [r[1] for r in refs]
     rows["pct_compute"] = 100.0 * rows["gflops"] / rows["peak_gflops"]
-    rows["peak_gbs"] = [p.bandwidth_gbs if isinstance(p, Peak) and p.bandwidth_gbs else math.nan for p in rows["peak"]]
+    rows["peak_gbs"] = [peak_bandwidth(p) for p in rows["peak"]]
     rows["pct_bandwidth"] = 100.0 * rows["gbps"] / rows["peak_gbs"]
     return rows
 

@@ -47,3 +47,10 @@ def sci(x: Any) -> str:
 
 def gigabytes(n: Any) -> str:
     return f"{n / 2**30:.1f} GiB" if finite(n) else "—"
+
+
+def memory(n: Any) -> str:
+    """A byte count in MiB below one GiB, else GiB: peak memory of a tiny model and of an 8b one."""
+    if not finite(n) or n <= 0:
+        return "—"
+    return f"{n / 2**20:.1f} MiB" if n < 2**30 else f"{n / 2**30:.2f} GiB"

@@ -16,7 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from bench.report import attainment, correctness, failures, profiles, speedup, spread, summary, trends
+from bench.report import attainment, correctness, failures, llm, profiles, speedup, spread, summary, trends
 from bench.report import format as fmt
 from bench.report.data import ReportData
 from bench.report.efficiency import efficiency_view
@@ -34,7 +34,7 @@ PRINT_SCRIPT = (
 
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(seconds=fmt.seconds, number=fmt.number, ratio=fmt.ratio, percent=fmt.percent, sci=fmt.sci)
+    env.filters.update(seconds=fmt.seconds, number=fmt.number, ratio=fmt.ratio, percent=fmt.percent, sci=fmt.sci, memory=fmt.memory)
     return env
 
 
@@ -58,6 +58,7 @@ def render(data: ReportData, limits: Limits, title: str, sources: list[str]) -> 
         "spread": spread.build(data, limits),
         "trends": trends.build(data, limits),
         "profiles": profiles.build(data, limits),
+        "llm": llm.build(data, limits),
         "efficiency": efficiency_view(data.current),
         "css": Markup((HERE / "report.css").read_text(encoding="utf-8")),
         "script": Markup(PRINT_SCRIPT),
