@@ -1,6 +1,7 @@
-"""The gate against the synthetic noise model of reference/regression-gating.md §6 ("moderate" machine).
+"""The gate against the synthetic noise model of docs/regression-gating.md ("The method, checked against a
+synthetic noise model"; the "moderate" machine).
 
-The reference reports, for interleaved rounds, ratio of pooled medians, 99 % CI bootstrapped over
+The design study reports, for interleaved rounds, ratio of pooled medians, 99 % CI bootstrapped over
 whole rounds, regression if r > 1.05 and lo > 1, sequential 10 -> 20 -> 40 rounds: 0.00 % false
 alarms and 100 % detection of +10 %. Our implementation of that gate, fed the same model, must land
 there too. This checks the method's implementation, not this machine (that is ``calibrate``).
@@ -16,7 +17,7 @@ from bench.compare.decision import REGRESSION
 
 
 def model_job(rng: np.random.Generator, rounds: int, effect: float, noisy: bool = False, k: int = 10):
-    """A and B rounds of one CI job (log-space noise, reference §6 'moderate' machine).
+    """A and B rounds of one CI job (log-space noise, the design study's 'moderate' machine).
 
     drift: linear ramp (sd 4 %) + sinusoid (up to 4 %) over the job; per-round offset sd 2 %;
     5 % of rounds slowed 10-50 % by a noisy neighbour; per-sample jitter 2 % and 5 % spikes of +20 %.

@@ -38,7 +38,7 @@ def est(ratio: float, low: float, high: float) -> RatioEstimate:
         (1.04, 1.02, 1.07, INCONCLUSIVE),  # surely slower, maybe beyond the margin
         (1.03, 1.01, 1.045, NO_CHANGE),  # surely slower but surely within the margin
         (1.00, 0.98, 1.02, NO_CHANGE),
-        (1.02, 0.90, 1.20, NO_CHANGE),  # reference §7.2: estimate inside the margin and CI includes 1
+        (1.02, 0.90, 1.20, NO_CHANGE),  # docs/regression-gating.md, decision: estimate inside the margin and CI includes 1
         (0.70, 0.66, 0.74, IMPROVEMENT),
         (0.94, 0.90, 0.99, IMPROVEMENT),  # 0.94 < 1/1.05
         (0.94, 0.88, 1.01, INCONCLUSIVE),

@@ -1,6 +1,6 @@
 """xctrace: the record/export commands and the export-XML parser (unverified on hardware until run on a Mac).
 
-The XML fixtures follow the format described in shared/reference/frameworks-profilers.md §2.3–2.4
+The XML fixtures follow the format docs/apple-silicon.md describes for xctrace's export
 (xctrace ``export --xpath`` output): ``<trace-query-result>`` → ``<node>`` → ``<schema>`` with
 ``<col><mnemonic>`` → positional ``<row>`` cells; interned values (``id``/``fmt`` first, ``ref``
 after, ids global to the document); ``<sentinel/>`` for empty cells; integer ns times; a second
