@@ -151,7 +151,7 @@ def test_what_does_not_export_is_unsupported_with_the_exporters_message(adapter,
 
 # -- the quick suite through the CLI ----------------------------------------------------------------
 
-# The LLM's tiny config too once the llm workload is registered (its hook: patches/llm-module-hook.patch).
+# The LLM's tiny config too (its hook: bench/workloads/llm/torch.py ``module``).
 QUICK_WORKLOADS = ("matmul", "conv_add", "yolo", *(("llm",) if "llm" in workloads.names() else ()))
 
 
