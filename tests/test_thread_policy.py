@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from bench.backends import BackendName
+from bench.backends.jax import MIN_XLA_CPU_THREADS
 from bench.cli import main
 from bench.runner.orchestrator import Orchestrator, RunOptions, worker_env
 from bench.timing import TimingConfig
@@ -90,7 +91,34 @@ def test_the_variables_size_the_framework_pool(framework, threads):
     env = {**os.environ, **worker_env(BackendName(framework, "cpu"), False, threads)}
     out = subprocess.run([sys.executable, "-c", POOL_PROBE, framework], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == threads
+    pool = max(threads, MIN_XLA_CPU_THREADS) if framework == "jax" else threads
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == pool
+
+
+CALLBACK_STRESS = """
+import time
+import numpy as np, jax, jax.numpy as jnp
+def host(h):
+    return np.maximum(np.asarray(h), 0)
+x = jnp.ones((64, 128)); w = jnp.ones((128, 512)); v = jnp.ones((512, 128))
+end, calls = time.time() + 3, 0
+while time.time() < end:
+    for _ in range(50):
+        out = jax.pure_callback(host, jax.ShapeDtypeStruct((64, 512), jnp.float32), x @ w) @ v
+    out.block_until_ready(); calls += 50
+print(calls)
+"""
+
+
+@pytest.mark.slow
+def test_jax_with_one_thread_does_not_deadlock_a_host_callback():
+    """PJRT_NPROC=1 hung this loop within seconds every time (jax 0.10.2): --threads 1 keeps XLA at two."""
+    if not framework_installed("jax"):
+        pytest.skip("jax is not installed")
+    env = {**os.environ, **worker_env(BackendName("jax", "cpu"), False, 1)}
+    assert env["PJRT_NPROC"] == str(MIN_XLA_CPU_THREADS)
+    out = subprocess.run([sys.executable, "-c", CALLBACK_STRESS], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and int(out.stdout.split()[-1]) > 0, out.stderr[-2000:]
 
 
 @pytest.mark.slow

@@ -36,6 +36,11 @@ def _jax():
     return jax
 
 
+# XLA's CPU client with a one-thread pool deadlocks an eager ``jax.pure_callback`` (jax 0.10.2: 3 of 3
+# stress runs hung within a minute; 0 of 5 with 2 threads or XLA's default; docs/measurement.md).
+MIN_XLA_CPU_THREADS = 2
+
+
 class JaxAdapter(Adapter):
     framework = "jax"
     devices = ("cpu", "metal", "cuda", "gpu")
@@ -60,17 +65,18 @@ class JaxAdapter(Adapter):
         # the CPUs it may use (openxla/xla xla/pjrt/utils.cc, DefaultThreadPoolSize). XLA_FLAGS has no
         # thread count (`intra_op_parallelism_threads=N` there is ignored), and with PJRT_NPROC=1
         # `--xla_cpu_multi_thread_eigen=false` changed nothing measurable (jax 0.10.2, docs/measurement.md).
-        return {**env, "PJRT_NPROC": str(threads)}
+        # Never fewer than MIN_XLA_CPU_THREADS: with one, an eager jax.pure_callback deadlocks (measured).
+        return {**env, "PJRT_NPROC": str(max(threads, MIN_XLA_CPU_THREADS))}
 
     def apply_thread_policy(self, threads: int | None) -> dict[str, Any]:
         out = super().apply_thread_policy(threads)
         # Nothing to call after import: the pools exist once the client does.
-        return {
-            **out,
-            "intra_op": threads
-            if threads is not None
-            else f"PJRT_NPROC unset (XLA picks {thread_policy.schedulable_cpus()}: the CPUs this process may use)",
-        }
+        if threads is None:
+            return {**out, "intra_op": f"PJRT_NPROC unset (XLA picks {thread_policy.schedulable_cpus()}: the CPUs this process may use)"}
+        pool = max(threads, MIN_XLA_CPU_THREADS)
+        if pool != threads:
+            out["note"] = f"XLA's CPU pools hold {pool} threads, not {threads}: with one, a host callback deadlocks (docs/measurement.md)"
+        return {**out, "intra_op": pool}
 
     @classmethod
     def profiler_module(cls, device: str) -> str:
