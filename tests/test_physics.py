@@ -7,7 +7,6 @@ and on torch:cpu.
 
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from bench import workloads
@@ -17,9 +16,10 @@ from bench.hardware.cpu import HostCPU, read_linux, read_macos
 from bench.runner.execute import run_case
 from bench.runner.physics import FASTER_THAN_PEAK
 from bench.timing import TimingConfig
-from bench.workloads.base import Built, Case, Workload
+from bench.workloads.base import Built, Case
 from tests.conftest import cpu_adapter
 from tests.fakes import QueueAdapter
+from tests.test_execute import Scale
 
 CONFIG = TimingConfig(warmup_s=0.0, min_warmup_calls=1, block_s=0.004, min_samples=5, max_samples=6, budget_s=0.0)
 
@@ -137,23 +137,13 @@ FAKE_HOST = HostCPU("Fake CPU", "x86_64", 2, 2.5, "test", frozenset({"avx2", "fm
 FLOP_PER_ELEMENT = 1e6  # as if each output element needed a long reduction
 
 
-class Heavy(Workload):
+class Heavy(Scale):
     """y = 2x, declared to cost ``FLOP_PER_ELEMENT`` per element (so a call that does it takes time)."""
 
     name = "heavy"
-    required_params = ("n",)
-
-    def make_inputs(self, params, dtype, rng):
-        return {"x": rng.standard_normal(params["n"]).astype(np.float32)}
-
-    def reference(self, params, dtype, inputs):
-        return 2.0 * inputs["x"].astype(np.float64)
 
     def flops(self, params):
         return FLOP_PER_ELEMENT * params["n"]
-
-    def canary_params(self, params):
-        return {"n": params["n"] * 2}
 
 
 def install(monkeypatch, build):
