@@ -9,6 +9,7 @@ teaches all of them, and nothing outside ``bench/backends/`` needs to know a fra
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import time
 from collections.abc import Callable
@@ -23,6 +24,15 @@ from bench.dtypes import DTYPES
 
 class BackendUnavailable(Exception):
     """The backend cannot run on this machine (not installed, no device, incompatible version)."""
+
+
+def import_framework(module: str, label: str | None = None) -> Any:
+    """``importlib.import_module(module)``, or BackendUnavailable saying why: an ImportError, or a broken
+    install raising something else (an OSError from a missing shared library, undefined symbols)."""
+    try:
+        return importlib.import_module(module)
+    except Exception as exc:
+        raise BackendUnavailable(f"{label or module} is not importable: {type(exc).__name__}: {exc}") from exc
 
 
 class Unsupported(Exception):

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
+from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo, import_framework
 from bench.backends.host import cpu_model_name
 from bench.deploy import installed_versions
 
@@ -39,11 +39,7 @@ OFF_MACOS = (
 
 
 def _ct():
-    try:
-        import coremltools as ct
-    except Exception as exc:
-        raise BackendUnavailable(f"coremltools is not importable: {type(exc).__name__}: {exc}") from exc
-    return ct
+    return import_framework("coremltools")
 
 
 class CoremlAdapter(Adapter):

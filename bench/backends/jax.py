@@ -21,7 +21,7 @@ import numpy as np
 
 from bench import threads as thread_policy
 from bench.backends import metal_plugins
-from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
+from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo, import_framework
 from bench.backends.host import cpu_model_name
 
 # Names a plugin choice for jax:metal when several are installed (metal_plugins.discover's prefer).
@@ -29,11 +29,7 @@ PREFER_ENV = "SILICONBENCH_JAX_METAL_PLUGIN"
 
 
 def _jax():
-    try:
-        import jax
-    except Exception as exc:
-        raise BackendUnavailable(f"jax is not importable: {exc}") from exc
-    return jax
+    return import_framework("jax")
 
 
 # XLA's CPU client with a one-thread pool deadlocks an eager ``jax.pure_callback`` (jax 0.10.2: 3 of 3

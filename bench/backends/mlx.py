@@ -22,18 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo
+from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo, import_framework
 from bench.backends.host import cpu_model_name
 
 EVAL_EACH_CALL_ENV = "SILICONBENCH_MLX_EVAL_EACH_CALL"
 
 
 def _mx():
-    try:
-        import mlx.core as mx
-    except Exception as exc:
-        raise BackendUnavailable(f"mlx is not importable: {exc}") from exc
-    return mx
+    return import_framework("mlx.core", "mlx")
 
 
 class MlxAdapter(Adapter):

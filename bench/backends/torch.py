@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo, Timer
+from bench.backends.base import Adapter, BackendUnavailable, DeviceInfo, Timer, import_framework
 from bench.backends.host import cpu_model_name
 
 _DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -34,11 +34,7 @@ def _mps_peak_supported(torch) -> bool:
 
 
 def _torch():
-    try:
-        import torch
-    except Exception as exc:  # ImportError, or a broken install raising OSError
-        raise BackendUnavailable(f"torch is not importable: {exc}") from exc
-    return torch
+    return import_framework("torch")
 
 
 class TorchAdapter(Adapter):
