@@ -5,14 +5,8 @@
 #   --rounds 3 and a calibration pool with an injected +10 % slowdown.
 # Each step is bounded; whatever finished is written under ${OUT:-/tmp/gpu-h200}. Two parts, one device call
 # each (a call may run ten minutes): `tools/gpu_check_h200.sh energy` and `tools/gpu_check_h200.sh gate`.
-set -u
 PART=${1:-energy}
-OUT=${OUT:-/tmp/gpu-h200}
-W=/tmp/gpu-work; mkdir -p "$OUT" "$W"
-python3 -c 'import pydantic' 2>/dev/null || { [ -d .whl ] && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site; }
-export PYTHONUNBUFFERED=1
-step() { local name=$1 limit=$2; shift 2; echo "=== $name ($(date +%T)): $*"; timeout "$limit" "$@" > "$W/$name.log" 2>&1; echo "exit $?"; grep -v "━" "$W/$name.log" | tail -${TAIL:-30}; }
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit,temperature.gpu --format=csv
+source "$(dirname "$0")/gpu_common.sh"
 python3 -c 'import torch, jax; print("torch", torch.__version__, "jax", jax.__version__)'
 if [ "$PART" = energy ]; then
   step energy_check 170 python3 tools/energy_check.py --seconds 60 --cooldown 15 --out "$W/energy_check.json"

@@ -2,13 +2,8 @@
 # One H200 call for issue 12 (docs/llm.md "H200"): the copy bandwidth that bounds decode, then
 # suites/gpu/llm-8b-h200.toml on torch:cuda and jax:cuda. Each step is bounded; what finished is
 # written under ${OUT:-/tmp/gpu-h200}.
-set -u
-OUT=${OUT:-/tmp/gpu-h200}
-W=/tmp/gpu-work; mkdir -p "$OUT" "$W"
-python3 -c 'import pydantic' 2>/dev/null || { [ -d .whl ] && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site; }
-export PYTHONUNBUFFERED=1
-step() { local name=$1 limit=$2; shift 2; echo "=== $name ($(date +%T)): $*"; timeout "$limit" "$@" > "$W/$name.log" 2>&1; echo "exit $?"; grep -v "━" "$W/$name.log" | tail -${TAIL:-40}; }
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit,temperature.gpu --format=csv
+TAIL=${TAIL:-40}
+source "$(dirname "$0")/gpu_common.sh"
 python3 - <<'PY'
 import torch
 x = torch.empty(4 << 30, dtype=torch.uint8, device="cuda"); y = torch.empty_like(x)
@@ -17,7 +12,7 @@ s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True
 best = 1e9
 for _ in range(5):
     s.record(); [y.copy_(x) for _ in range(10)]; e.record(); torch.cuda.synchronize(); best = min(best, s.elapsed_time(e) / 10)
-print(f"copy 4 GiB: {best:.3f} ms, {2 * x.numel() / best / 1e9:.0f} GB/s (read + write)")
+print(f"copy 4 GiB: {best:.3f} ms, {2 * x.numel() / best / 1e6:.0f} GB/s (read + write)")
 PY
 step torch 250 python3 -m bench run --suite suites/gpu/llm-8b-h200.toml --backend torch:cuda --out "$W/llm"
 step jax 150 python3 -m bench run --suite suites/gpu/llm-8b-h200.toml --backend jax:cuda --out "$W/llm"
