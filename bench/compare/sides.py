@@ -33,10 +33,6 @@ class Side:
     flags: set[str] = field(default_factory=set)  # union over rounds
 
     @property
-    def unstable(self) -> bool:
-        return UNSTABLE in self.flags
-
-    @property
     def distrusted(self) -> list[str]:
         """The flags (unstable, contended) that keep this side's number out of gate failures."""
         return [f for f in DISTRUSTED if f in self.flags]
