@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bench.backends import BackendName
-from bench.backends.jax import MIN_XLA_CPU_THREADS
+from bench.backends.jax import MIN_XLA_CPU_THREADS, xla_cpu_threads
 from bench.cli import main
 from bench.runner.orchestrator import Orchestrator, RunOptions, worker_env
 from bench.timing import TimingConfig
@@ -91,7 +91,7 @@ def test_the_variables_size_the_framework_pool(framework, threads):
     env = {**os.environ, **worker_env(BackendName(framework, "cpu"), False, threads)}
     out = subprocess.run([sys.executable, "-c", POOL_PROBE, framework], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    pool = max(threads, MIN_XLA_CPU_THREADS) if framework == "jax" else threads
+    pool = xla_cpu_threads(threads) if framework == "jax" else threads
     assert json.loads(out.stdout.strip().splitlines()[-1]) == pool
 
 

@@ -37,6 +37,11 @@ def _jax():
 MIN_XLA_CPU_THREADS = 2
 
 
+def xla_cpu_threads(threads: int) -> int:
+    """The size of XLA's CPU pools for ``--threads N``: N, but never fewer than MIN_XLA_CPU_THREADS."""
+    return max(threads, MIN_XLA_CPU_THREADS)
+
+
 class JaxAdapter(Adapter):
     framework = "jax"
     devices = ("cpu", "metal", "cuda", "gpu")
@@ -62,14 +67,14 @@ class JaxAdapter(Adapter):
         # thread count (`intra_op_parallelism_threads=N` there is ignored), and with PJRT_NPROC=1
         # `--xla_cpu_multi_thread_eigen=false` changed nothing measurable (jax 0.10.2, docs/measurement.md).
         # Never fewer than MIN_XLA_CPU_THREADS: with one, an eager jax.pure_callback deadlocks (measured).
-        return {**env, "PJRT_NPROC": str(max(threads, MIN_XLA_CPU_THREADS))}
+        return {**env, "PJRT_NPROC": str(xla_cpu_threads(threads))}
 
     def apply_thread_policy(self, threads: int | None) -> dict[str, Any]:
         out = super().apply_thread_policy(threads)
         # Nothing to call after import: the pools exist once the client does.
         if threads is None:
             return {**out, "intra_op": f"PJRT_NPROC unset (XLA picks {thread_policy.schedulable_cpus()}: the CPUs this process may use)"}
-        pool = max(threads, MIN_XLA_CPU_THREADS)
+        pool = xla_cpu_threads(threads)
         if pool != threads:
             out["note"] = f"XLA's CPU pools hold {pool} threads, not {threads}: with one, a host callback deadlocks (docs/measurement.md)"
         return {**out, "intra_op": pool}
