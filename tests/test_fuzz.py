@@ -382,3 +382,12 @@ def test_command_lines(capsys, monkeypatch, argv):
         code = check_outcome(capsys, lambda: main(argv))
         if code == 2:
             assert snapshot(folder) == before  # refused: nothing written, no partial file
+
+
+def test_report_survives_a_byte_count_near_zero(tmp_path, monkeypatch):
+    """Hypothesis found this one: 2.4e-297 bytes stretched the roofline's intensity axis until its roof
+    lines overflowed to infinity and matplotlib crashed formatting the ticks."""
+    monkeypatch.chdir(tmp_path)
+    Path("run.json").write_text(json.dumps(mutated_document([(("cases", 0, "bytes"), 2.4153371981555568e-297)])), encoding="utf-8")
+    assert main(["report", "run.json", "-o", "page.html"]) == 0
+    assert Path("page.html").stat().st_size > 0

@@ -24,6 +24,11 @@ class Roof:
     measured: bool = False  # a ceiling this suite measured, not a published peak
 
 
+# The x axis never extends past these (FLOP per byte): a results file's bogus byte count (say 1e-297 bytes)
+# would otherwise stretch it until the roof lines overflow to infinity. Points beyond are clipped, not drawn.
+INTENSITY_AXIS = (1e-9, 1e12)
+
+
 @chart
 def roofline(points: pd.DataFrame, roofs: list[Roof], title: str) -> Figure:
     """``points``: ``intensity`` (FLOP/byte), ``gflops``, ``framework``, ``dtype`` of ok cases."""
@@ -31,8 +36,8 @@ def roofline(points: pd.DataFrame, roofs: list[Roof], title: str) -> Figure:
     ax = fig.add_subplot()
     xs = points["intensity"].to_numpy(dtype=float)
     ridges = [r.gflops / r.bandwidth_gbs for r in roofs if r.gflops and r.bandwidth_gbs]
-    lo = min([*xs, *ridges, 1.0]) / 4
-    hi = max([*xs, *ridges, 1.0]) * 4
+    lo = max(min([*xs, *ridges, 1.0]) / 4, INTENSITY_AXIS[0])
+    hi = min(max([*xs, *ridges, 1.0]) * 4, INTENSITY_AXIS[1])
     grid = np.geomspace(lo, hi, 200)
     for i, roof in enumerate(roofs):
         style: dict[str, Any] = {"ls": ":" if roof.measured else "-", "color": "#777" if roof.measured else f"C{i % 10}", "lw": 1.4}
