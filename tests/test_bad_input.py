@@ -254,3 +254,41 @@ def test_timing_no_clock_produced_is_not_compared(tmp_path, capsys):
     bad = result["matmul[n=b]/fp32/eager@torch:cpu"]
     assert bad["kind"] == "not compared" and "2 of 3 timing samples are not finite positive seconds" in bad["reason"]
     assert result["matmul[n=a]/fp32/eager@torch:cpu"]["kind"] == "no change"
+
+
+def test_a_timing_no_clock_produced_costs_its_case_not_the_file(tmp_path):
+    doc = run_doc([case("a", [1.0, 1.1, 1.2]), case("b", [1.0, 1.1, 1.2]), case("c", [1.0, 1.1, 1.2], status="mismatch")])
+    doc["cases"][1]["timing"]["median"] = -1.0
+    doc["cases"][2]["timing"]["samples"][0] = "inf"
+    doc["cases"][2]["correctness"] = {"rel_error": "nan", "tolerance": 1e-5, "passed": False}  # a NaN output is a finding, kept
+    a, b, c = read_run(write(tmp_path, json.dumps(doc), "run.json")).cases
+    assert a.status == "ok" and a.timing is not None and a.notes == []
+    assert b.status == "error" and b.timing is None
+    assert b.reason == "results file: field 'cases[1].timing': timing.median is -1.0, not a finite positive time; not used"
+    assert c.status == "mismatch" and c.timing is None and c.correctness is not None and c.correctness.rel_error != c.correctness.rel_error
+    assert c.notes == ["results file: field 'cases[2].timing': 1 of 3 timing samples are not finite positive seconds; not used"]
+
+
+def test_unusable_figures_are_left_out_with_a_note(tmp_path):
+    doc = run_doc([case("a", [1.0, 1.1, 1.2])])
+    doc["cases"][0].update(flops=1e9, bytes="nan", gflops=float("inf"), gbps=-3.0, metrics={"tokens_per_s": "inf", "speedup": 2.0})
+    doc["cases"][0]["timing"]["first_call_s"] = "nan"
+    (a,) = read_run(write(tmp_path, json.dumps(doc), "run.json")).cases
+    assert a.status == "ok" and a.flops == 1e9 and a.bytes_moved is None and a.gflops is None and a.gbps is None
+    assert a.metrics == {"tokens_per_s": None, "speedup": 2.0}
+    assert a.timing is not None and a.timing.first_call_s is None and a.timing.median == 1.1
+    assert [note.split("'")[1] for note in a.notes] == ["cases[0].bytes", "cases[0].gflops", "cases[0].gbps", "cases[0].metrics.tokens_per_s"]
+
+
+def test_a_round_with_an_unusable_timing_makes_its_case_an_error(tmp_path):
+    """A partial file holds one record per round; the bad round is named, the good rounds stay in the record."""
+    doc = run_doc([case("a", [1.0, 1.1, 1.2]), case("a", [1.0, 1.1, 1.2]), case("b", [2.0, 2.1])])
+    doc["cases"][0]["round"], doc["cases"][1]["round"] = 0, 1
+    doc["cases"][1]["timing"]["samples"][2] = 0.0
+    lines = [{"kind": "run", **{k: v for k, v in doc.items() if k != "cases"}}] + [{"kind": "case", **c} for c in doc["cases"]]
+    path = write(tmp_path, "".join(json.dumps(line) + "\n" for line in lines), "run.partial.jsonl")
+    a, b = read_run(path).cases
+    assert a.status == "error" and a.timing is None and "round 1" in (a.reason or "")
+    assert "field 'cases[1].timing': 1 of 3 timing samples are not finite positive seconds" in (a.reason or "")
+    assert [r.status for r in a.rounds or []] == ["ok", "error"]
+    assert b.status == "ok" and b.median == 2.05

@@ -391,3 +391,30 @@ def test_report_survives_a_byte_count_near_zero(tmp_path, monkeypatch):
     Path("run.json").write_text(json.dumps(mutated_document([(("cases", 0, "bytes"), 2.4153371981555568e-297)])), encoding="utf-8")
     assert main(["report", "run.json", "-o", "page.html"]) == 0
     assert Path("page.html").stat().st_size > 0
+
+
+def test_report_survives_an_infinite_rate(tmp_path, monkeypatch):
+    """Hypothesis found this one: a GFLOP/s of inf from the file left no finite value on a log-scaled chart axis."""
+    monkeypatch.chdir(tmp_path)
+    Path("run.json").write_text(json.dumps(mutated_document([(("cases", 0, "gflops"), math.inf)]), allow_nan=True), encoding="utf-8")
+    assert main(["report", "run.json", "-o", "page.html"]) == 0
+    assert "field &#39;cases[0].gflops&#39; is inf, not a finite non-negative number; left out" in Path("page.html").read_text(encoding="utf-8")
+
+
+def test_export_survives_an_infinite_timing_sample(tmp_path, monkeypatch, capsys):
+    """Hypothesis found this one: a sample of inf reached the statistics of the pytest-benchmark export."""
+    monkeypatch.chdir(tmp_path)
+    Path("run.json").write_text(json.dumps(mutated_document([(("cases", 0, "timing", "samples", 0), math.inf)]), allow_nan=True), encoding="utf-8")
+    assert main(["export", "run.json", "-o", "exported.json"]) == 0
+    assert "left out (status error, no timing): matmul[n=a]/fp32/eager@torch:cpu" in capsys.readouterr().err
+    exported = json.loads(Path("exported.json").read_text(encoding="utf-8"))
+    assert [b["fullname"] for b in exported["benchmarks"]] == ["siliconbench::matmul[n=b]/fp32/eager@jax:cpu"]
+
+
+def test_report_survives_an_intensity_that_overflows(tmp_path, monkeypatch):
+    """Found by probing every number spot: 1e6 FLOP over 5e-324 bytes is an intensity of inf, which left the
+    roofline's y axis nothing finite to scale."""
+    monkeypatch.chdir(tmp_path)
+    Path("run.json").write_text(json.dumps(mutated_document([(("cases", 0, "bytes"), 5e-324)])), encoding="utf-8")
+    assert main(["report", "run.json", "-o", "page.html"]) == 0
+    assert Path("page.html").stat().st_size > 0

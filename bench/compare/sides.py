@@ -15,6 +15,7 @@ import numpy as np
 
 from bench.results.records import CaseRecord, Run
 from bench.results.schema import CONTENDED, UNSTABLE
+from bench.results.usable import bad_samples
 
 # Flags whose numbers may not stand for the code alone: a verdict on them never fails a gate.
 DISTRUSTED = (UNSTABLE, CONTENDED)
@@ -66,8 +67,8 @@ class Side:
 
     def _add_round(self, status: str, reason: str | None, samples: list[float], key: Any) -> None:
         values = np.asarray(samples, dtype=float)
-        bad = int(np.sum(~(np.isfinite(values) & (values > 0))))
-        if status == "ok" and bad:  # a file's timing no clock produced (nan, inf, <= 0): not a number to compare
+        bad = bad_samples(values)
+        if status == "ok" and bad:  # the loader already drops these from files; ab's records come straight from workers
             status, reason = "error", f"{bad} of {len(values)} timing samples are not finite positive seconds; not compared"
         self.statuses.append(status)
         self.reasons.append(reason or "")

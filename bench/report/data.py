@@ -121,7 +121,8 @@ def case_row(run: Run, case: CaseRecord) -> dict[str, Any]:
     row["peak"] = peak
     name = peak.name if peak else (row["device_name"] or row["chip"])
     row["device_label"] = name if row["accelerator"] else f"{name} (CPU)"
-    row["intensity"] = row["flops"] / row["bytes"] if row["bytes"] > 0 else math.nan
+    intensity = row["flops"] / row["bytes"] if row["bytes"] > 0 else math.nan
+    row["intensity"] = intensity if math.isfinite(intensity) else math.nan  # 1e6 FLOP over 5e-324 bytes is inf
     row["machine_id"] = row["machine_id"] or "unknown"
     _physics(row)
     # Charts draw these strings as text: control characters from a file would reach matplotlib (and its

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from bench.results.migrate import MigrationError, migrate
 from bench.results.records import BackendRef, CaseRecord, Run
 from bench.results.rounds import merge_rounds
+from bench.results.usable import drop_unusable_numbers
 from bench.text import encodable
 
 
@@ -81,6 +82,8 @@ def parse_run(doc: Any, where: str) -> Run:
         raise ResultsError(f"{where}: expected a JSON object at the top level, got {type(doc).__name__}")
     try:
         run = Run.from_dict(migrate(encodable_strings(doc)))
+        for index, case in enumerate(run.cases):
+            drop_unusable_numbers(case, f"cases[{index}]")
         run.cases = merge_rounds(run.cases)  # a partial file holds the records of single rounds
         return run
     except MigrationError as exc:
