@@ -418,3 +418,12 @@ def test_report_survives_an_intensity_that_overflows(tmp_path, monkeypatch):
     Path("run.json").write_text(json.dumps(mutated_document([(("cases", 0, "bytes"), 5e-324)])), encoding="utf-8")
     assert main(["report", "run.json", "-o", "page.html"]) == 0
     assert Path("page.html").stat().st_size > 0
+
+
+def test_report_of_a_run_with_no_case(tmp_path, monkeypatch):
+    """Hypothesis found this one: a run cut short before its first case (``"cases": []``) gave the report an
+    untyped empty table, whose empty masks selected columns instead of rows."""
+    monkeypatch.chdir(tmp_path)
+    Path("run.json").write_text(json.dumps(mutated_document([(("cases",), [])])), encoding="utf-8")
+    assert main(["report", "run.json", "-o", "page.html"]) == 0
+    assert "No accelerator speedups" in Path("page.html").read_text(encoding="utf-8")

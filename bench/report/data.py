@@ -154,6 +154,13 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def _no_cases() -> pd.DataFrame:
+    """The frame of runs that hold no case (cut short before the first), typed like a full one: a mask
+    made of an empty object column would select columns, not rows."""
+    frame = pd.DataFrame(columns=COLUMNS)
+    return frame.astype({**{key: float for key in NUMERIC}, "accelerator": bool, "flagged": bool, "allow_tf32": bool})
+
+
 def load(paths: Iterable[str | Path]) -> ReportData:
     """Read run files and folders (ResultsError names the file and field of a bad one)."""
     paths = list(paths)
@@ -162,7 +169,7 @@ def load(paths: Iterable[str | Path]) -> ReportData:
         raise ResultsError(f"{', '.join(map(str, paths))}: no run files (*.json, *.partial.jsonl) found")
     runs.sort(key=lambda r: r.started_at)
     rows = [case_row(run, case) for run in runs for case in run.cases]
-    cases = pd.DataFrame(rows, columns=COLUMNS) if rows else pd.DataFrame(columns=COLUMNS)
+    cases = pd.DataFrame(rows, columns=COLUMNS) if rows else _no_cases()
     cases["started_at"] = pd.to_datetime(cases["run_started_at"], errors="coerce", utc=True, format="ISO8601")
     current = cases.drop_duplicates(subset=["machine_id", "backend", "case_key"], keep="last").reset_index(drop=True)
     return ReportData(runs=runs, cases=cases, current=current)
