@@ -442,3 +442,31 @@ def test_energy_section_shows_work_per_joule_per_backend(tmp_path):
     assert 'id="efficiency"' in page and "Energy efficiency" in page
     section = page[page.index('id="efficiency"') :]
     assert section.index("torch:cuda") < section.index("jax:cuda")  # more work per joule first
+
+
+LLM_LABELS = [
+    "batch=1,config=8b,depth=4096,gen=32,phase=decode,weights=dense · bf16 · compiled",
+    "batch=8,config=8b,depth=0,gen=32,phase=decode,weights=dense · bf16 · compiled",
+]
+
+
+@pytest.mark.parametrize("kind", ["heatmap", "bars", "spread"])
+def test_long_case_labels_are_wrapped_so_the_axes_keep_their_width(kind):
+    """An LLM case label (80 characters) left the chart's axes no width: matplotlib warned and drew nothing useful."""
+    import warnings
+
+    import pandas as pd
+
+    from bench.report.charts.heatmap import relative_time_heatmap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied because axes sizes collapsed to zero"
+        if kind == "heatmap":
+            svg = relative_time_heatmap(pd.DataFrame({"jax": [1.0, 1.0], "torch": [1.66, 1.04]}, index=LLM_LABELS), "llm")
+        elif kind == "bars":
+            pairs = pd.DataFrame({"case_label": LLM_LABELS * 2, "framework": ["jax", "jax", "torch", "torch"], "speedup": [3.0, 4.0, 5.0, 6.0]})
+            svg = speedup_bars(pairs, "llm")
+        else:
+            row = {"framework": "jax", "median": 1e-3, "q1": 0.9e-3, "q3": 1.1e-3, "min": 0.8e-3, "max": 1.2e-3, "samples": [1e-3]}
+            svg = spread_plot([{**row, "label": label} for label in LLM_LABELS], "llm", samples_cap=50)
+    assert ">batch=1,config=8b,depth=4096,gen=32,<" in svg  # the first line of a wrapped label is its own text

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.report.charts.svg import chart, color, log_axis, new_figure, row_height
+from bench.report.charts.svg import chart, color, log_axis, new_figure, row_height, wrapped_labels
 
 
 @chart
@@ -15,7 +15,8 @@ def speedup_bars(pairs: pd.DataFrame, title: str) -> Figure:
     optionally, ``flagged``: such a bar's label says "flagged" (its flags are in the table)."""
     cases = list(dict.fromkeys(pairs["case_label"]))
     frameworks = sorted(pairs["framework"].unique())
-    fig = new_figure(7.5, row_height(len(cases) * max(1, len(frameworks)) * 0.6 + 1))
+    labels, lines = wrapped_labels(cases)
+    fig = new_figure(7.5, row_height(len(cases) * max(1, len(frameworks), lines) * 0.6 + 1))
     ax = fig.add_subplot()
     height = 0.8 / len(frameworks)
     y = np.arange(len(cases))
@@ -31,7 +32,7 @@ def speedup_bars(pairs: pd.DataFrame, title: str) -> Figure:
                 ax.annotate(text, (v, p), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
     log_axis(ax, "x")
     ax.axvline(1.0, color="#555", lw=1, ls="--")
-    ax.set_yticks(y, cases)
+    ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel("speedup over the same framework on CPU (×, log scale; dashed line = 1×)")
     ax.set_title(title, loc="left")

@@ -9,14 +9,15 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bench.report.charts.svg import chart, new_figure
+from bench.report.charts.svg import chart, new_figure, wrapped_labels
 
 
 @chart
 def relative_time_heatmap(relative: pd.DataFrame, title: str) -> Figure:
     """``relative``: index case labels, columns frameworks, values time / fastest time (NaN: no result)."""
     values = relative.to_numpy(dtype=float)
-    fig = new_figure(min(9.0, 4.8 + 0.9 * relative.shape[1]), 1.9 + 0.3 * relative.shape[0])
+    labels, lines = wrapped_labels(list(relative.index))
+    fig = new_figure(min(9.0, 4.8 + 0.9 * relative.shape[1]), 1.9 + (0.3 + 0.13 * (lines - 1)) * relative.shape[0])
     ax = fig.add_subplot()
     ax.grid(False)
     finite = values[np.isfinite(values)]
@@ -27,7 +28,7 @@ def relative_time_heatmap(relative: pd.DataFrame, title: str) -> Figure:
         text = f"{v:.2f}×" if np.isfinite(v) else "—"
         ax.text(c, r, text, ha="center", va="center", fontsize=7, color="white" if np.isfinite(v) and v > top**0.6 else "black")
     ax.set_xticks(range(relative.shape[1]), list(relative.columns))
-    ax.set_yticks(range(relative.shape[0]), list(relative.index))
+    ax.set_yticks(range(relative.shape[0]), labels)
     ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
     ax.set_title(title, loc="left")
     bar = fig.colorbar(image, ax=ax, label="time / fastest (lower is better)", shrink=0.8)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from bench.report.charts.svg import chart, color, log_axis, new_figure, row_height
+from bench.report.charts.svg import chart, color, log_axis, new_figure, row_height, wrapped_labels
 
 
 def thin(samples: list[float], cap: int) -> list[float]:
@@ -21,7 +21,8 @@ def thin(samples: list[float], cap: int) -> list[float]:
 @chart
 def spread_plot(rows: list[dict[str, Any]], title: str, samples_cap: int) -> Figure:
     """``rows``: label, framework, median, q1, q3, min, max (seconds) and samples (list of seconds)."""
-    fig = new_figure(7.5, row_height(len(rows), per_row=0.3))
+    labels, lines = wrapped_labels([r["label"] for r in rows])
+    fig = new_figure(7.5, row_height(len(rows), per_row=0.3 + 0.13 * (lines - 1)))
     ax = fig.add_subplot()
     frameworks = sorted({r["framework"] for r in rows})
     stats = [{"med": r["median"], "q1": r["q1"], "q3": r["q3"], "whislo": r["min"], "whishi": r["max"], "fliers": []} for r in rows]
@@ -41,7 +42,7 @@ def spread_plot(rows: list[dict[str, Any]], title: str, samples_cap: int) -> Fig
         if shown:
             jitter = rng.uniform(-0.18, 0.18, len(shown))
             ax.scatter(shown, i + jitter, s=6, alpha=0.55, color=color(r["framework"], frameworks), linewidth=0, zorder=3)
-    ax.set_yticks(range(len(rows)), [r["label"] for r in rows])
+    ax.set_yticks(range(len(rows)), labels)
     ax.invert_yaxis()
     log_axis(ax, "x", seconds=True)
     ax.set_xlabel("time per call (log scale)")

@@ -80,6 +80,26 @@ def row_height(n_rows: float, per_row: float = 0.24, minimum: float = 1.6) -> fl
     return max(minimum, 0.9 + per_row * n_rows)
 
 
+TICK_LABEL_WIDTH = 44  # characters; an LLM case label runs to 80, which left the axes no width at all
+
+
+def wrapped(label: str, width: int = TICK_LABEL_WIDTH) -> str:
+    """A long tick label broken after its commas and spaces, so the axes keep their width."""
+    lines, line = [], ""
+    for piece in re.split(r"(?<=[, ])", label):
+        if line and len(line) + len(piece) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    return "\n".join([*lines, line.rstrip()])
+
+
+def wrapped_labels(labels: list[str]) -> tuple[list[str], int]:
+    """``labels`` wrapped, and the most lines any of them takes (to size the rows)."""
+    out = [wrapped(str(label)) for label in labels]
+    return out, max((label.count("\n") + 1 for label in out), default=1)
+
+
 class PlainLogFormatter(LogFormatter):
     """Labels where matplotlib's LogFormatter would put one (some minor ticks too when the axis
     spans about a decade or less), as plain text ("20", "1 ms"): with mathtext off the default ``10^{n}``
