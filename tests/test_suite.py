@@ -90,3 +90,10 @@ def test_cli_bad_backend_and_workload_exit_2(tmp_path):
     assert result.returncode == 2 and "unknown workload 'nope'" in result.stderr
     result = run_cli("run", "--python", "jax=/no/such/python", "--out", str(tmp_path))
     assert result.returncode == 2 and "/no/such/python" in result.stderr
+
+
+@pytest.mark.parametrize("path", sorted(suites.SUITES_DIR.rglob("*.toml")), ids=lambda p: str(p.relative_to(suites.SUITES_DIR)))
+def test_every_shipped_suite_loads_and_has_cases(path):
+    """The suites in suites/ (the GPU ones are run only on a lent machine) are valid here too."""
+    loaded = suites.load(str(path))
+    assert loaded.cases and loaded.backends

@@ -2,7 +2,8 @@
 # One H200 call for issue 12 (docs/llm.md "H200"): the copy bandwidth that bounds decode, then
 # suites/gpu/llm-8b-h200.toml on torch:cuda and jax:cuda. Each step is bounded; what finished is
 # written under ${OUT:-/tmp/gpu-h200}. SUITE, TORCH_S and JAX_S choose another suite and step limits
-# (the second call: SUITE=suites/gpu/llm-8b-h200-rest.toml TORCH_S=300 JAX_S=250).
+# (the second session: SUITE=suites/gpu/llm-8b-h200-rest.toml TORCH_S=300 JAX_S=240, then
+# SUITE=suites/gpu/llm-8b-h200-ttft.toml TORCH_S=330 JAX_S=215; docs/llm.md "H200").
 TAIL=${TAIL:-40}
 SUITE=${SUITE:-suites/gpu/llm-8b-h200.toml}
 source "$(dirname "$0")/gpu_common.sh"
