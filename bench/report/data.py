@@ -113,7 +113,7 @@ def case_row(run: Run, case: CaseRecord) -> dict[str, Any]:
         row[key] = "" if row[key] is None else str(row[key])
     for key in NUMERIC:
         row[key] = _number(row[key])
-    row["samples"] = [x for x in row["samples"] or [] if math.isfinite(x)]
+    row["samples"] = row["samples"] or []  # finite and positive: the loader drops any other timing (bench/results/usable.py)
     row["accelerator"] = row["device"] not in ("cpu", "")
     row["case_label"] = " · ".join(x for x in (row["params_label"], row["dtype"], row["mode"]) if x)
     row["case_key"] = f"{row['workload']} | {row['case_label']}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -26,9 +25,9 @@ _OPTIONAL_TIMES = ("first_call_s", "warmup_s", "wall_median")
 _FIGURES = {"flops": "flops", "bytes_moved": "bytes", "gflops": "gflops", "gbps": "gbps"}  # attribute -> field
 
 
-def usable_number(value: Any) -> bool:
-    """A finite number of at least zero (booleans are not numbers here)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+def usable_number(value: float) -> bool:
+    """A finite number of at least zero (the records' validation already made every such field a float)."""
+    return math.isfinite(value) and value >= 0
 
 
 def bad_samples(samples: Sequence[float] | np.ndarray) -> int:

@@ -9,7 +9,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bench.report.charts.svg import chart, new_figure, wrapped_labels
+from bench.report.charts.svg import LABEL_LINE_IN, chart, new_figure, wrapped_labels
 
 
 @chart
@@ -17,7 +17,7 @@ def relative_time_heatmap(relative: pd.DataFrame, title: str) -> Figure:
     """``relative``: index case labels, columns frameworks, values time / fastest time (NaN: no result)."""
     values = relative.to_numpy(dtype=float)
     labels, lines = wrapped_labels(list(relative.index))
-    fig = new_figure(min(9.0, 4.8 + 0.9 * relative.shape[1]), 1.9 + (0.3 + 0.13 * (lines - 1)) * relative.shape[0])
+    fig = new_figure(min(9.0, 4.8 + 0.9 * relative.shape[1]), 1.9 + (0.3 + LABEL_LINE_IN * (lines - 1)) * relative.shape[0])
     ax = fig.add_subplot()
     ax.grid(False)
     finite = values[np.isfinite(values)]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from bench.report.charts.svg import chart, color, log_axis, new_figure, row_height, wrapped_labels
+from bench.report.charts.svg import LABEL_LINE_IN, chart, color, log_axis, new_figure, row_height, wrapped_labels
 
 
 def thin(samples: list[float], cap: int) -> list[float]:
@@ -22,7 +22,7 @@ def thin(samples: list[float], cap: int) -> list[float]:
 def spread_plot(rows: list[dict[str, Any]], title: str, samples_cap: int) -> Figure:
     """``rows``: label, framework, median, q1, q3, min, max (seconds) and samples (list of seconds)."""
     labels, lines = wrapped_labels([r["label"] for r in rows])
-    fig = new_figure(7.5, row_height(len(rows), per_row=0.3 + 0.13 * (lines - 1)))
+    fig = new_figure(7.5, row_height(len(rows), per_row=0.3 + LABEL_LINE_IN * (lines - 1)))
     ax = fig.add_subplot()
     frameworks = sorted({r["framework"] for r in rows})
     stats = [{"med": r["median"], "q1": r["q1"], "q3": r["q3"], "whislo": r["min"], "whishi": r["max"], "fliers": []} for r in rows]

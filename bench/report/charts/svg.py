@@ -81,6 +81,7 @@ def row_height(n_rows: float, per_row: float = 0.24, minimum: float = 1.6) -> fl
 
 
 TICK_LABEL_WIDTH = 44  # characters; an LLM case label runs to 80, which left the axes no width at all
+LABEL_LINE_IN = 0.13  # inches each wrapped line beyond the first adds to a row
 
 
 def wrapped(label: str, width: int = TICK_LABEL_WIDTH) -> str:
